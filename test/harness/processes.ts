@@ -132,20 +132,32 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+let signalHandling: 'kill-and-exit' | 'caller' = 'kill-and-exit';
+
+/**
+ * By default a SIGINT, SIGTERM or SIGHUP kills every group still alive and
+ * exits, so an interrupted test leaves no emulator behind. A program with its
+ * own orderly shutdown (the local stack) takes over with 'caller' before it
+ * starts anything, and then stops its processes itself.
+ */
+export function setSignalHandling(mode: 'kill-and-exit' | 'caller'): void {
+  signalHandling = mode;
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Last resort for a crash or an interrupted run: kill synchronously every
-  // group still alive, so no emulator outlives the test process.
+  // Last resort for a crash: kill synchronously every group still alive, so
+  // no emulator outlives the process that started it.
   process.on('exit', () => {
     for (const managed of live) managed.signal('SIGKILL');
   });
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  if (signalHandling === 'caller') return;
+  const exitCodes = {SIGHUP: 129, SIGINT: 130, SIGTERM: 143} as const;
+  for (const [signal, code] of Object.entries(exitCodes)) {
     process.once(signal, () => {
       for (const managed of live) managed.signal('SIGKILL');
-      process.exit(
-        128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15),
-      );
+      process.exit(code);
     });
   }
 }
