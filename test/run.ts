@@ -14,7 +14,7 @@ import {
   startBigQueryEmulator,
   startPubSubEmulator,
 } from './harness/emulators.js';
-import {repoRoot} from './harness/paths.js';
+import {repoRoot} from '../local/paths.js';
 
 const SUITES = ['unit', 'integration', 'e2e', 'infra'] as const;
 type Suite = (typeof SUITES)[number];

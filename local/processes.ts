@@ -1,0 +1,163 @@
+/**
+ * Child processes for tests and the local stack: started in their own process
+ * group so that stopping one also stops whatever it spawned (gcloud's wrapper
+ * runs the Pub/Sub emulator as a java grandchild), and stopped on exit even
+ * when a test fails or the run is interrupted.
+ */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {createServer} from 'node:net';
+import {once} from 'node:events';
+import {setTimeout as sleep} from 'node:timers/promises';
+
+/** A started process group and the last lines it printed, for errors. */
+export interface ManagedProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** Last output lines, newest last; kept short so a chatty child is cheap. */
+  readonly recentOutput: string[];
+  /** Sends a signal to the whole group; false if it has already exited. */
+  signal(signal: NodeJS.Signals): boolean;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the leader exited. */
+  stop(graceMs?: number): Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+const RECENT_LINES = 40;
+const live = new Set<ManagedProcess>();
+let exitHookInstalled = false;
+
+/** Starts `command` in a new process group, capturing its output. */
+export function startProcess(
+  name: string,
+  command: string,
+  args: string[],
+  options: {env?: NodeJS.ProcessEnv; cwd?: string; echo?: boolean} = {},
+): ManagedProcess {
+  installExitHook();
+  const child = spawn(command, args, {
+    env: options.env ?? process.env,
+    cwd: options.cwd,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const recentOutput: string[] = [];
+  const remember = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === '') continue;
+      recentOutput.push(line);
+      if (options.echo) process.stderr.write(`[${name}] ${line}\n`);
+    }
+    recentOutput.splice(0, Math.max(0, recentOutput.length - RECENT_LINES));
+  };
+  child.stdout?.on('data', remember);
+  child.stderr?.on('data', remember);
+
+  const exited = new Promise<number | null>(resolve => {
+    child.once('exit', code => resolve(code));
+    child.once('error', err => {
+      recentOutput.push(`spawn failed: ${err.message}`);
+      resolve(null);
+    });
+  });
+
+  const managed: ManagedProcess = {
+    name,
+    child,
+    recentOutput,
+    exited,
+    signal(signal) {
+      if (child.pid === undefined || child.exitCode !== null) return false;
+      try {
+        process.kill(-child.pid, signal);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    async stop(graceMs = 5_000) {
+      live.delete(managed);
+      // A stopped (SIGSTOP) group would ignore SIGTERM until continued.
+      managed.signal('SIGCONT');
+      if (!managed.signal('SIGTERM')) return;
+      const timer = setTimeout(() => managed.signal('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+      // The leader may exit before its children (gcloud's wrapper does).
+      managed.signal('SIGKILL');
+    },
+  };
+  live.add(managed);
+  return managed;
+}
+
+/**
+ * Polls `probe` until it resolves true, the process exits, or timeoutMs
+ * passes; the error carries the process's recent output.
+ */
+export async function waitUntilReady(
+  managed: ManagedProcess,
+  probe: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void managed.exited.then(code => (exitCode = code ?? -1));
+
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      throw new Error(
+        `${managed.name} exited with ${exitCode} before it was ready:\n` +
+          managed.recentOutput.join('\n'),
+      );
+    }
+    if (await probe().catch(() => false)) return;
+    await sleep(100);
+  }
+  throw new Error(
+    `${managed.name} was not ready after ${timeoutMs} ms:\n` +
+      managed.recentOutput.join('\n'),
+  );
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') {
+    throw new Error('could not allocate a port');
+  }
+  return address.port;
+}
+
+let signalHandling: 'kill-and-exit' | 'caller' = 'kill-and-exit';
+
+/**
+ * By default a SIGINT, SIGTERM or SIGHUP kills every group still alive and
+ * exits, so an interrupted test leaves no emulator behind. A program with its
+ * own orderly shutdown (the local stack) takes over with 'caller' before it
+ * starts anything, and then stops its processes itself.
+ */
+export function setSignalHandling(mode: 'kill-and-exit' | 'caller'): void {
+  signalHandling = mode;
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort for a crash: kill synchronously every group still alive, so
+  // no emulator outlives the process that started it.
+  process.on('exit', () => {
+    for (const managed of live) managed.signal('SIGKILL');
+  });
+  if (signalHandling === 'caller') return;
+  const exitCodes = {SIGHUP: 129, SIGINT: 130, SIGTERM: 143} as const;
+  for (const [signal, code] of Object.entries(exitCodes)) {
+    process.once(signal, () => {
+      for (const managed of live) managed.signal('SIGKILL');
+      process.exit(code);
+    });
+  }
+}
