@@ -66,20 +66,20 @@ export function classifyFailure(err: unknown): Failure {
   }
   if (error.name === 'PartialFailureError') return classifyPartial(error);
 
-  const message = describe(error);
   const status = typeof error.code === 'number' ? error.code : undefined;
+  const reason =
+    (status === undefined ? '' : `HTTP ${status}: `) + describe(error);
   const reasons = innerErrors(error.errors).map(inner => inner.reason);
-  if (reasons.some(reason => TRANSIENT_REASONS.has(reason))) {
-    return {kind: 'transient', reason: message};
+  if (reasons.some(inner => TRANSIENT_REASONS.has(inner))) {
+    return {kind: 'transient', reason};
   }
   if (status !== undefined && PERMANENT_REQUEST_STATUSES.has(status)) {
-    return {kind: 'rejected-request', reason: `HTTP ${status}: ${message}`};
+    return {kind: 'rejected-request', reason};
   }
   // 5xx, 408, 429, network and timeout errors, and also 401, 403 and 404:
   // a missing table or permission is fixed by an operator, after which the
   // redelivered batch lands; dead-lettering it would bury it instead.
-  const prefix = status === undefined ? '' : `HTTP ${status}: `;
-  return {kind: 'transient', reason: prefix + message};
+  return {kind: 'transient', reason};
 }
 
 /**

@@ -53,17 +53,17 @@ export function readSchemaFields(file: string): TableField[] {
 }
 
 /**
- * The dedup view's SQL for `names`. The file's placeholders are written
- * `${PROJECT}`, `${DATASET}`, `${TABLE}`, so shell scripts can fill them
- * with envsubst.
+ * The dedup view's SQL for `names`. The file's placeholders are the
+ * settings' variable names, `${PROJECT_ID}`, `${BIGQUERY_DATASET}` and
+ * `${BIGQUERY_TABLE}`, as infra/setup.sh fills them too.
  */
 export function dedupViewQuery(names: TableNames): string {
   const definitions = readDefinitions();
   const file = definitions.items_dedup.view ?? 'items_dedup.sql';
   return readFileSync(join(schemaFolder(), file), 'utf8')
-    .replaceAll('${PROJECT}', names.projectId)
-    .replaceAll('${DATASET}', names.dataset)
-    .replaceAll('${TABLE}', names.table);
+    .replaceAll('${PROJECT_ID}', names.projectId)
+    .replaceAll('${BIGQUERY_DATASET}', names.dataset)
+    .replaceAll('${BIGQUERY_TABLE}', names.table);
 }
 
 /**
