@@ -80,7 +80,7 @@ export function bigQueryEmulatorBinary(): string {
 
 /** Starts the BigQuery emulator and waits until it lists datasets. */
 export async function startBigQueryEmulator(
-  options: {port?: number; projectId?: string} = {},
+  options: {port?: number; grpcPort?: number; projectId?: string} = {},
 ): Promise<BigQueryEmulator> {
   const binary = bigQueryEmulatorBinary();
   if (!existsSync(binary)) {
@@ -90,7 +90,7 @@ export async function startBigQueryEmulator(
   }
   const projectId = options.projectId ?? EMULATOR_PROJECT;
   const port = options.port ?? (await freePort());
-  const grpcPort = await freePort();
+  const grpcPort = options.grpcPort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
   const managed = startProcess('bigquery-emulator', binary, [
     `--project=${projectId}`,

@@ -90,11 +90,19 @@ export function syntheticItem(
   streamIndex: number,
   ordinal: number,
 ): ItemMessage {
-  const micros = spec.baseMicros + ordinal * 1_001 + streamIndex;
   return {
-    createdAt: formatMicros(micros),
+    createdAt: formatMicros(syntheticMicros(spec, streamIndex, ordinal)),
     payload: syntheticPayload(spec, streamIndex, ordinal),
   };
+}
+
+/** The createdAt of a synthetic item, in microseconds since the epoch. */
+export function syntheticMicros(
+  spec: SyntheticSpec,
+  streamIndex: number,
+  ordinal: number,
+): number {
+  return spec.baseMicros + ordinal * 1_001 + streamIndex;
 }
 
 function syntheticPayload(

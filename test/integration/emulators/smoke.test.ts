@@ -11,7 +11,7 @@ import {
 import {
   probeBytesStorage,
   storedBytes,
-} from '../../harness/bigquery-readback.js';
+} from '../../../local/bigquery-readback.js';
 
 let pubsubEmulator: PubSubEmulator;
 let bigqueryEmulator: BigQueryEmulator;
