@@ -218,8 +218,7 @@ async function verify(
       continue;
     }
     const sent = syntheticItem(spec, streamIndex, row.item_index);
-    const sentMicros =
-      Date.parse(sent.createdAt) * 1000 + Number(sent.createdAt.slice(23, 26));
+    const sentMicros = syntheticMicros(spec, streamIndex, row.item_index);
     const payload = storedBytes(row.payload, storage);
     if (
       Number(row.created_micros) !== sentMicros ||
