@@ -13,12 +13,16 @@
 #             its own service account, a request timeout that outlasts the
 #             longest stream, concurrency and instance limits
 #   function  deploys the function as a Cloud Run function (Node 24) running
-#             as its own account; only the invoker account may call it
-#   delivery  DELIVERY=push: creates or updates the push subscription to the
+#             as its own account
+#   subscription
+#             DELIVERY=push: creates or updates the push subscription to the
 #             function (OIDC token of the invoker account, ack deadline,
 #             exponential retry, dead-letter topic after N attempts);
-#             DELIVERY=eventarc: puts the same dead-letter policy on the
-#             subscription Eventarc made, and removes the push subscription
+#             DELIVERY=eventarc: puts the same retry and dead-letter policy
+#             on the subscription Eventarc made, and removes the push one
+#   iam       lets GATEWAY_INVOKERS call the gateway, only the invoker
+#             account call the function, and the Pub/Sub service agent pull
+#             from the subscription to dead-letter
 #
 # Settings come from the environment, then infra/settings.env (or the file
 # INGEST_SETTINGS_FILE names); see infra/settings.env.example. DELIVERY=eventarc
@@ -38,7 +42,7 @@ set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-readonly STEPS=(build image gateway function delivery)
+readonly STEPS=(build image gateway function subscription iam)
 # Exported by the function module; the name is fixed by the code.
 readonly FUNCTION_ENTRY_POINT=ingestBatch
 readonly FUNCTION_RUNTIME=nodejs24
@@ -196,16 +200,6 @@ deploy_gateway() {
     --liveness-probe="${probe_target},periodSeconds=30,timeoutSeconds=5,failureThreshold=3" \
     --set-env-vars="${env}"
 
-  local member
-  local -a members=()
-  IFS=',' read -r -a members <<<"${GATEWAY_INVOKERS}"
-  for member in "${members[@]}"; do
-    run gcloud run services add-iam-policy-binding "${GATEWAY_SERVICE}" \
-      --member="${member}" \
-      --role=roles/run.invoker \
-      --region="${REGION}" \
-      --project="${PROJECT_ID}"
-  done
 }
 
 deploy_function() {
@@ -255,13 +249,6 @@ deploy_function() {
     --memory="${FUNCTION_MEMORY}" \
     --set-env-vars="${env}"
 
-  # A gen2 function is a Cloud Run service of the same name; invoking it is
-  # run.invoker on that one service.
-  run gcloud run services add-iam-policy-binding "${FUNCTION_NAME}" \
-    --member="serviceAccount:${invoker}" \
-    --role=roles/run.invoker \
-    --region="${REGION}" \
-    --project="${PROJECT_ID}"
 }
 
 # The subscription's retry and dead-letter policy, the same for both modes.
@@ -272,23 +259,14 @@ delivery_policy_flags() {
   echo "--max-delivery-attempts=${MAX_DELIVERY_ATTEMPTS}"
 }
 
-# Dead-lettering needs the Pub/Sub service agent to pull from the source
-# subscription (and publish to the dead-letter topic, granted by setup.sh).
-grant_dead_lettering() {
-  local subscription=$1 agent
-  agent=$(pubsub_service_agent "$(project_number)")
-  run gcloud pubsub subscriptions add-iam-policy-binding "${subscription}" \
-    --member="serviceAccount:${agent}" \
-    --role=roles/pubsub.subscriber \
-    --project="${PROJECT_ID}"
-}
-
 configure_push_delivery() {
   log "push subscription ${PUSH_SUBSCRIPTION}"
-  local url
-  url=$(capture https://FUNCTION_URL gcloud functions describe \
-    "${FUNCTION_NAME}" --gen2 --region="${REGION}" --project="${PROJECT_ID}" \
-    --format='value(serviceConfig.uri)')
+  local url=${FUNCTION_URL}
+  if [[ -z "${url}" ]]; then
+    url=$(capture https://FUNCTION_URL gcloud functions describe \
+      "${FUNCTION_NAME}" --gen2 --region="${REGION}" \
+      --project="${PROJECT_ID}" --format='value(serviceConfig.uri)')
+  fi
   [[ -n "${url}" ]] || die "function ${FUNCTION_NAME} has no URL: deploy it first"
 
   local -a flags policy
@@ -311,32 +289,71 @@ configure_push_delivery() {
     run gcloud pubsub subscriptions create "${PUSH_SUBSCRIPTION}" \
       --topic="${PUBSUB_TOPIC}" "${flags[@]}"
   fi
-  grant_dead_lettering "${PUSH_SUBSCRIPTION}"
 }
 
-configure_eventarc_delivery() {
-  log 'Eventarc subscription policy'
-  local trigger subscription
+# The subscription Eventarc created for the function's trigger.
+eventarc_subscription() {
+  local trigger
   trigger=$(capture EVENTARC_TRIGGER gcloud functions describe \
     "${FUNCTION_NAME}" --gen2 --region="${REGION}" --project="${PROJECT_ID}" \
     --format='value(eventTrigger.trigger)')
   [[ -n "${trigger}" ]] || die "function ${FUNCTION_NAME} has no Eventarc trigger"
-  subscription=$(capture EVENTARC_SUBSCRIPTION gcloud eventarc triggers \
-    describe "${trigger}" --location="${REGION}" --project="${PROJECT_ID}" \
-    --format='value(transport.pubsub.subscription)')
+  capture EVENTARC_SUBSCRIPTION gcloud eventarc triggers describe \
+    "${trigger}" --location="${REGION}" --project="${PROJECT_ID}" \
+    --format='value(transport.pubsub.subscription)'
+}
+
+configure_eventarc_delivery() {
+  log 'Eventarc subscription policy'
+  local subscription
+  subscription=$(eventarc_subscription)
 
   local -a policy
   mapfile -t policy < <(delivery_policy_flags)
   run gcloud pubsub subscriptions update "${subscription}" "${policy[@]}" \
     --project="${PROJECT_ID}"
-  grant_dead_lettering "${subscription}"
 
   # A leftover push subscription would deliver every batch a second time.
   if exists gcloud pubsub subscriptions describe "${PUSH_SUBSCRIPTION}" \
     --project="${PROJECT_ID}"; then
     run gcloud pubsub subscriptions delete "${PUSH_SUBSCRIPTION}" \
-      --project="${PROJECT_ID}"
+      --project="${PROJECT_ID}" --quiet
   fi
+}
+
+grant_access() {
+  log 'IAM bindings, each on its one resource'
+  local member
+  local -a members=()
+  IFS=',' read -r -a members <<<"${GATEWAY_INVOKERS}"
+  for member in "${members[@]}"; do
+    run gcloud run services add-iam-policy-binding "${GATEWAY_SERVICE}" \
+      --member="${member}" \
+      --role=roles/run.invoker \
+      --region="${REGION}" \
+      --project="${PROJECT_ID}"
+  done
+
+  # A gen2 function is a Cloud Run service of the same name; invoking it is
+  # run.invoker on that one service, for the account push and Eventarc use.
+  run gcloud run services add-iam-policy-binding "${FUNCTION_NAME}" \
+    --member="serviceAccount:$(account_email "${INVOKER_ACCOUNT}")" \
+    --role=roles/run.invoker \
+    --region="${REGION}" \
+    --project="${PROJECT_ID}"
+
+  # Dead-lettering is done by Pub/Sub as its service agent, which must pull
+  # from the source subscription (publishing to the dead-letter topic is
+  # granted by setup.sh).
+  local subscription=${PUSH_SUBSCRIPTION} agent
+  if [[ "${DELIVERY}" == eventarc ]]; then
+    subscription=$(eventarc_subscription)
+  fi
+  agent=$(pubsub_service_agent "$(project_number)")
+  run gcloud pubsub subscriptions add-iam-policy-binding "${subscription}" \
+    --member="serviceAccount:${agent}" \
+    --role=roles/pubsub.subscriber \
+    --project="${PROJECT_ID}"
 }
 
 main() {
@@ -350,17 +367,18 @@ main() {
     SELECTED_STEPS=("${SELECTED_STEPS[@]/image/}")
   fi
 
-  step_selected build && build
-  step_selected image && build_image
-  step_selected gateway && deploy_gateway
-  step_selected function && deploy_function
-  if step_selected delivery; then
+  if step_selected build; then build; fi
+  if step_selected image; then build_image; fi
+  if step_selected gateway; then deploy_gateway; fi
+  if step_selected function; then deploy_function; fi
+  if step_selected subscription; then
     if [[ "${DELIVERY}" == push ]]; then
       configure_push_delivery
     else
       configure_eventarc_delivery
     fi
   fi
+  if step_selected iam; then grant_access; fi
   log 'deploy done'
 }
 

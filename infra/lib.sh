@@ -46,6 +46,7 @@ setting PUBSUB_TOPIC 'ingest-batches'
 setting DEAD_LETTER_TOPIC 'ingest-batches-dead-letter'
 setting DEAD_LETTER_SUBSCRIPTION 'ingest-batches-dead-letter-hold'
 setting PUSH_SUBSCRIPTION 'ingest-batches-to-function'
+setting FUNCTION_URL ''
 setting BIGQUERY_DATASET 'ingest'
 setting BIGQUERY_TABLE 'items'
 setting BIGQUERY_ERRORS_TABLE 'items_errors'
@@ -173,7 +174,9 @@ require_name() {
 # KEY=VALUE,KEY=VALUE pass-through lists; a comma inside a value would split it.
 require_env_list() {
   local name=$1 value=${!1} pair
-  [[ -z "${value}" ]] && return 0
+  if [[ -z "${value}" ]]; then
+    return 0
+  fi
   local -a pairs
   IFS=',' read -r -a pairs <<<"${value}"
   for pair in "${pairs[@]}"; do
@@ -291,9 +294,10 @@ project_number() {
 # ---------------------------------------------------------------------------
 # Step selection: each script is a list of named steps; --only picks some.
 
-# Sets SELECTED_STEPS from a comma list, checked against the script's steps.
+# Sets SELECTED_STEPS from a comma list, checked against the script's steps,
+# in the script's order whatever the order of the list.
 select_steps() {
-  local only=$1 step known
+  local only=$1 step
   shift
   local -a all=("$@") chosen
   if [[ -z "${only}" ]]; then
@@ -302,25 +306,30 @@ select_steps() {
   fi
   IFS=',' read -r -a chosen <<<"${only}"
   for step in "${chosen[@]}"; do
-    known=false
-    local candidate
-    for candidate in "${all[@]}"; do
-      [[ "${candidate}" == "${step}" ]] && known=true
-    done
-    [[ "${known}" == true ]] || die "unknown step '${step}'; steps: ${all[*]}"
+    if ! contains "${step}" "${all[@]}"; then
+      die "unknown step '${step}'; steps: ${all[*]}"
+    fi
   done
   SELECTED_STEPS=()
   for step in "${all[@]}"; do
-    for known in "${chosen[@]}"; do
-      [[ "${known}" == "${step}" ]] && SELECTED_STEPS+=("${step}")
-    done
+    if contains "${step}" "${chosen[@]}"; then
+      SELECTED_STEPS+=("${step}")
+    fi
   done
 }
 
 step_selected() {
-  local step
-  for step in "${SELECTED_STEPS[@]}"; do
-    [[ "${step}" == "$1" ]] && return 0
+  contains "$1" "${SELECTED_STEPS[@]}"
+}
+
+# Whether the first argument equals any of the others.
+contains() {
+  local wanted=$1 candidate
+  shift
+  for candidate in "$@"; do
+    if [[ "${candidate}" == "${wanted}" ]]; then
+      return 0
+    fi
   done
   return 1
 }

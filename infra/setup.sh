@@ -9,8 +9,8 @@
 #   pubsub    creates the batch topic, the dead-letter topic and a pull
 #             subscription that holds dead-lettered batches for inspection
 #   bigquery  creates the dataset, the items and errors tables (partitioned
-#             by day, items clustered by stream_id) and the dedup view, from
-#             the schema files in infra/schema/
+#             by day, items clustered by stream_id) and the dedup view, as
+#             infra/schema/tables.json declares them
 #   iam       grants each account only what it needs, on the one resource
 #             it needs it for
 #
@@ -125,37 +125,87 @@ create_pubsub() {
   fi
 }
 
-# Creates a day-partitioned table, or adds new columns to an existing one.
+# infra/schema/tables.json declares each table and view (schema or SQL file,
+# partitioning, clustering, description) for this script and the function
+# alike. Printed one per line, fields separated by the unit separator so that
+# empty fields survive `read`: key, kind (table or view), file, partition
+# type, partition field, clustering fields, description.
+readonly FIELD_SEPARATOR=$'\x1f'
+
+table_specs() {
+  node -e '
+    const fs = require("node:fs");
+    const specs = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    for (const [key, spec] of Object.entries(specs)) {
+      const fields = [
+        key,
+        spec.view === undefined ? "table" : "view",
+        spec.view ?? spec.schema,
+        spec.timePartitioning?.type ?? "",
+        spec.timePartitioning?.field ?? "",
+        (spec.clustering?.fields ?? []).join(","),
+        spec.description ?? "",
+      ];
+      console.log(fields.join(process.argv[2]));
+    }
+  ' "${SCHEMA_DIR}/tables.json" "${FIELD_SEPARATOR}"
+}
+
+# The settings name the tables; tables.json knows them by their defaults.
+table_name() {
+  case "$1" in
+    items) echo "${BIGQUERY_TABLE}" ;;
+    items_errors) echo "${BIGQUERY_ERRORS_TABLE}" ;;
+    items_dedup) echo "${BIGQUERY_DEDUP_VIEW}" ;;
+    *) die "infra/schema/tables.json declares '$1', which no setting names" ;;
+  esac
+}
+
+# Creates a table, or adds new columns to an existing one (BigQuery refuses
+# any other change, so an incompatible schema fails loudly here).
 create_table() {
-  local table=$1 schema=$2 partition_field=$3 clustering=$4
-  local ref="${PROJECT_ID}:${BIGQUERY_DATASET}.${table}"
+  local ref=$1 schema=$2 partition_type=$3 partition_field=$4 clustering=$5
+  local description=$6
   if exists "${BQ[@]}" show --format=none "${ref}"; then
     run "${BQ[@]}" update --schema="${schema}" "${ref}"
     return 0
   fi
-  local -a flags=(
-    --table
-    --schema="${schema}"
-    --time_partitioning_type=DAY
-    --time_partitioning_field="${partition_field}"
-  )
+  local -a flags=(--table --schema="${schema}" --description="${description}")
+  if [[ -n "${partition_type}" ]]; then
+    flags+=(--time_partitioning_type="${partition_type}")
+  fi
+  if [[ -n "${partition_field}" ]]; then
+    flags+=(--time_partitioning_field="${partition_field}")
+  fi
   if [[ -n "${clustering}" ]]; then
     flags+=(--clustering_fields="${clustering}")
   fi
   run "${BQ[@]}" mk "${flags[@]}" "${ref}"
 }
 
-# The view's SQL file names its table through placeholders, so the same file
-# serves every project and dataset. The placeholders are literal text, hence
-# the single quotes.
+# The view's SQL names its table through placeholders, so the same file
+# serves every project and dataset. They are literal text, hence the single
+# quotes.
 # shellcheck disable=SC2016
-dedup_view_sql() {
+view_sql() {
   local sql
-  sql=$(<"${SCHEMA_DIR}/items_dedup.sql")
+  sql=$(<"$1")
   sql=${sql//'${PROJECT_ID}'/${PROJECT_ID}}
   sql=${sql//'${BIGQUERY_DATASET}'/${BIGQUERY_DATASET}}
   sql=${sql//'${BIGQUERY_TABLE}'/${BIGQUERY_TABLE}}
   echo "${sql}"
+}
+
+create_view() {
+  local ref=$1 file=$2 description=$3 sql
+  sql=$(view_sql "${file}")
+  if exists "${BQ[@]}" show --format=none "${ref}"; then
+    run "${BQ[@]}" update --use_legacy_sql=false --view="${sql}" \
+      --description="${description}" "${ref}"
+  else
+    run "${BQ[@]}" mk --use_legacy_sql=false --view="${sql}" \
+      --description="${description}" "${ref}"
+  fi
 }
 
 create_bigquery() {
@@ -167,18 +217,23 @@ create_bigquery() {
       "${dataset}"
   fi
 
-  create_table "${BIGQUERY_TABLE}" "${SCHEMA_DIR}/items.json" \
-    created_at stream_id
-  create_table "${BIGQUERY_ERRORS_TABLE}" "${SCHEMA_DIR}/items_errors.json" \
-    failed_at ''
-
-  local view="${dataset}.${BIGQUERY_DEDUP_VIEW}" sql
-  sql=$(dedup_view_sql)
-  if exists "${BQ[@]}" show --format=none "${view}"; then
-    run "${BQ[@]}" update --use_legacy_sql=false --view="${sql}" "${view}"
-  else
-    run "${BQ[@]}" mk --use_legacy_sql=false --view="${sql}" "${view}"
-  fi
+  local specs key kind file partition_type partition_field clustering
+  local description ref
+  specs=$(table_specs)
+  # Tables first: a view can only be created once its table exists.
+  for kind in table view; do
+    while IFS=${FIELD_SEPARATOR} read -r key kind_of_entry file \
+      partition_type partition_field clustering description; do
+      [[ "${kind_of_entry}" == "${kind}" ]] || continue
+      ref="${dataset}.$(table_name "${key}")"
+      if [[ "${kind}" == table ]]; then
+        create_table "${ref}" "${SCHEMA_DIR}/${file}" "${partition_type}" \
+          "${partition_field}" "${clustering}" "${description}"
+      else
+        create_view "${ref}" "${SCHEMA_DIR}/${file}" "${description}"
+      fi
+    done <<<"${specs}"
+  done
 }
 
 grant_iam() {
@@ -227,12 +282,12 @@ main() {
   validate_common_settings
   require_setting BIGQUERY_LOCATION 'the BigQuery location, e.g. EU or europe-west1'
 
-  step_selected apis && enable_apis
-  step_selected registry && create_registry
-  step_selected accounts && create_accounts
-  step_selected pubsub && create_pubsub
-  step_selected bigquery && create_bigquery
-  step_selected iam && grant_iam
+  if step_selected apis; then enable_apis; fi
+  if step_selected registry; then create_registry; fi
+  if step_selected accounts; then create_accounts; fi
+  if step_selected pubsub; then create_pubsub; fi
+  if step_selected bigquery; then create_bigquery; fi
+  if step_selected iam; then grant_iam; fi
   log 'setup done'
 }
 

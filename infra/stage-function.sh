@@ -51,9 +51,13 @@ main() {
     name=$(basename "${entry}")
     skip=false
     for left_out in "${LEFT_OUT[@]}"; do
-      [[ "${name}" == "${left_out}" ]] && skip=true
+      if [[ "${name}" == "${left_out}" ]]; then
+        skip=true
+      fi
     done
-    [[ "${skip}" == true ]] || cp -R "${entry}" "${out}/dist/${name}"
+    if [[ "${skip}" != true ]]; then
+      cp -R "${entry}" "${out}/dist/${name}"
+    fi
   done
 
   cp "${repo}/package-lock.json" "${out}/package-lock.json"
