@@ -99,7 +99,11 @@ export async function startStack(
     started.push(fn);
 
     say('creating topics and the push subscription');
-    const functionUrl = `http://127.0.0.1:${settings.functionPort}/`;
+    // The path only names the CloudEvent's source: the framework derives it
+    // from the push URL, so it should be the topic's resource name.
+    const functionUrl =
+      `http://127.0.0.1:${settings.functionPort}` +
+      `/projects/${settings.projectId}/topics/${settings.topic}`;
     await createPubSubResources(settings, pubsub, functionUrl);
 
     say('starting the gateway');
