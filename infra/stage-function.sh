@@ -4,8 +4,9 @@
 #
 # Prepares the directory `gcloud functions deploy --source` uploads: the
 # compiled code the function runs (dist/, without the gateway, producer,
-# benchmarks and tests), package-lock.json, and a package.json whose `main`
-# is the function module and which has no scripts.
+# benchmarks and tests), the table definitions it reads (infra/schema/),
+# package-lock.json, and a package.json whose `main` is the function module
+# and which has no scripts.
 #
 # Why not upload the repository: the Cloud Run functions build runs
 # `npm run build` when package.json has a build script, which would need the
@@ -60,6 +61,8 @@ main() {
     fi
   done
 
+  mkdir -p "${out}/infra"
+  cp -R "${repo}/infra/schema" "${out}/infra/schema"
   cp "${repo}/package-lock.json" "${out}/package-lock.json"
   # The lock file still matches: dependencies are untouched, only `main` and
   # `scripts` change, and npm ci compares dependencies alone.
