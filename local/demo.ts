@@ -15,6 +15,7 @@ import type {BigQuery} from '@google-cloud/bigquery';
 import {integer, resolveSettings} from '../runtime/settings.js';
 import {parseTarget} from '../producer/connection.js';
 import {
+  formatMicros,
   syntheticItem,
   syntheticMicros,
   type SyntheticSpec,
@@ -245,7 +246,7 @@ async function verify(
       .slice(0, 3)
       .map(row => [
         `${row.stream_id}:${row.item_index}`,
-        new Date(Number(row.created_micros) / 1000).toISOString(),
+        formatMicros(Number(row.created_micros)),
         `${storedBytes(row.payload, storage).subarray(0, 8).toString('hex')}…`,
       ]),
   );
