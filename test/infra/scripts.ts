@@ -23,12 +23,14 @@ export function infraPath(name: string): string {
   return join(repoRoot(), 'infra', name);
 }
 
-/** Runs `bash infra/<script> ...args` with exactly `env` (plus PATH). */
+/**
+ * Runs `bash infra/<script> ...args` with exactly `env`. Its stdin is an
+ * empty pipe, never a terminal, as in CI.
+ */
 export function runScript(
   script: string,
   args: string[],
   env: NodeJS.ProcessEnv,
-  stdin = '',
 ): Promise<ScriptResult> {
   return new Promise(resolve => {
     const child = execFile(
@@ -41,7 +43,10 @@ export function runScript(
         resolve({code, stdout, stderr});
       },
     );
-    child.stdin?.end(stdin);
+    // A script that exits at once closes the pipe before end() reaches it;
+    // that EPIPE says nothing about the script.
+    child.stdin?.on('error', () => {});
+    child.stdin?.end();
   });
 }
 
