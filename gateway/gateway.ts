@@ -43,6 +43,7 @@ export async function startGateway(
       ? new PubSubSink({
           projectId: settings.project,
           topic: settings.topic,
+          emulatorHost: settings.emulatorHost,
           publishTimeoutMs: settings.publishTimeoutMs,
           logger,
         })

@@ -32,6 +32,8 @@ const RETRY_MAX_DELAY_MS = 1_000;
 export interface PubSubSinkOptions {
   projectId: string;
   topic: string;
+  /** host:port of an emulator, or undefined for the real service. */
+  emulatorHost: string | undefined;
   /** Total time one batch may take, all attempts included. */
   publishTimeoutMs: number;
   logger: Logger;
@@ -43,9 +45,12 @@ export class PubSubSink implements BatchSink {
   private readonly topic: Topic;
 
   constructor(private readonly options: PubSubSinkOptions) {
-    // The library reads PUBSUB_EMULATOR_HOST itself and then talks plain
-    // h2c to the emulator.
-    this.client = new PubSub({projectId: options.projectId});
+    // Given an endpoint that is not *.googleapis.com, the library talks
+    // plain h2c without credentials, as the emulator expects.
+    this.client = new PubSub({
+      projectId: options.projectId,
+      apiEndpoint: options.emulatorHost,
+    });
     this.topic = this.client.topic(options.topic, {
       // The gateway has already batched: each publishMessage call must go
       // out at once as its own request. maxMessages 1 makes every message

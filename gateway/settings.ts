@@ -43,9 +43,9 @@ export const GATEWAY_SETTINGS = {
     env: 'PORT',
     description:
       'TCP port the gRPC server listens on (h2c; Cloud Run terminates TLS ' +
-      'and sets this variable).',
+      'and sets this variable); 0 picks a free port.',
     default: '8080',
-    parse: integer(1, 65_535),
+    parse: integer(0, 65_535),
   },
   project: {
     env: 'GOOGLE_CLOUD_PROJECT',

@@ -50,7 +50,7 @@ describe('gateway settings', () => {
   });
 
   const invalid: [string, string][] = [
-    ['PORT', '0'],
+    ['PORT', '-1'],
     ['PORT', '65536'],
     ['PORT', 'http'],
     ['GOOGLE_CLOUD_PROJECT', 'has space'],
