@@ -13,7 +13,7 @@ import {
   type ClientWritableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import {PubSub, type Message, type Subscription} from '@google-cloud/pubsub';
+import {PubSub, type Subscription} from '@google-cloud/pubsub';
 import {pino} from 'pino';
 import {decodeBatch, type DecodedItem} from '../../../envelope/codec.js';
 import {
@@ -42,6 +42,7 @@ export interface StreamOutcome {
 /** A topic with one pull subscription on an emulator. */
 export interface TestTopic {
   readonly name: string;
+  readonly emulatorHost: string;
   readonly subscription: Subscription;
   readonly admin: PubSub;
 }
@@ -60,7 +61,7 @@ export async function createTestTopic(
   const [subscription] = await topic.createSubscription(name, {
     ackDeadlineSeconds: 60,
   });
-  return {name, subscription, admin};
+  return {name, emulatorHost: emulator.host, subscription, admin};
 }
 
 /** A gateway under test with the client and topic that go with it. */
@@ -213,39 +214,71 @@ export function withKey(key: string): Metadata {
 }
 
 /**
- * Pulls from `subscription` until `count` items have arrived (or
- * `timeoutMs` passed), then a little longer to catch any extra, and
- * returns every item of every message with the number of messages.
+ * Pulls from the topic's subscription until `count` items have arrived (or
+ * `timeoutMs` passed), then once more to catch any extra, and returns every
+ * item of every message with the number of messages. It uses the REST
+ * API's unary pull: a streaming pull left open would keep the emulator
+ * from stopping promptly.
  */
 export async function pullItems(
-  subscription: Subscription,
+  topic: TestTopic,
   count: number,
   timeoutMs = 20_000,
 ): Promise<{items: DecodedItem[]; messages: number}> {
   const items: DecodedItem[] = [];
   let messages = 0;
-  const onMessage = (message: Message) => {
-    messages++;
-    message.ack();
-    void decode(message.data, message.attributes).then(decoded =>
-      items.push(...decoded),
-    );
-  };
-  subscription.on('message', onMessage);
-  subscription.on('error', () => {});
-
   const deadline = Date.now() + timeoutMs;
-  while (items.length < count && Date.now() < deadline) await sleep(50);
-  await sleep(300);
-
-  subscription.off('message', onMessage);
-  await subscription.close();
+  let extraPulls = 1;
+  while (Date.now() < deadline && (items.length < count || extraPulls-- > 0)) {
+    const received = await pullOnce(topic);
+    messages += received.length;
+    for (const message of received) {
+      items.push(...(await decode(message.data, message.attributes)));
+    }
+    if (received.length === 0) await sleep(50);
+  }
   return {items, messages};
+}
+
+interface PulledMessage {
+  data: Buffer;
+  attributes: Record<string, string>;
+}
+
+async function pullOnce(topic: TestTopic): Promise<PulledMessage[]> {
+  const base = `http://${topic.emulatorHost}/v1/${topic.subscription.name}`;
+  const response = await fetch(`${base}:pull`, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify({maxMessages: 1000, returnImmediately: true}),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await response.json()) as {
+    receivedMessages?: {
+      ackId: string;
+      message: {data?: string; attributes?: Record<string, string>};
+    }[];
+  };
+  const received = body.receivedMessages ?? [];
+  if (received.length > 0) {
+    await fetch(`${base}:acknowledge`, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({ackIds: received.map(r => r.ackId)}),
+      signal: AbortSignal.timeout(10_000),
+    });
+  }
+  return received.map(({message}) => ({
+    data: Buffer.from(message.data ?? '', 'base64'),
+    attributes: message.attributes ?? {},
+  }));
 }
 
 /** Items as comparable text: stream id, ordinal, createdAt, payload. */
 export function describeItems(
-  items: Iterable<Pick<DecodedItem, 'streamId' | 'ordinal' | 'createdAtMicros' | 'payload'>>,
+  items: Iterable<
+    Pick<DecodedItem, 'streamId' | 'ordinal' | 'createdAtMicros' | 'payload'>
+  >,
 ): string[] {
   return [...items]
     .map(

@@ -66,7 +66,7 @@ function sendRaw(
 
 /** The ordinals pulled from the gateway's subscription, sorted. */
 async function pulledOrdinals(under: GatewayUnderTest, count: number) {
-  const {items} = await pullItems(under.topic.subscription, count);
+  const {items} = await pullItems(under.topic, count);
   return items.map(i => i.ordinal).sort((a, b) => a - b);
 }
 
@@ -87,7 +87,13 @@ describe('gateway validation and limits', () => {
   for (const [what, createdAt, expected] of badCreatedAt) {
     it(`ends the stream with INVALID_ARGUMENT when createdAt is ${what}, publishing the items before it`, () =>
       withGateway({}, async under => {
-        const items = [item(0), item(1), item(2), {...item(3), createdAt}, item(4)];
+        const items = [
+          item(0),
+          item(1),
+          item(2),
+          {...item(3), createdAt},
+          item(4),
+        ];
 
         const outcome = await sendStream(under.client, items);
 
@@ -126,7 +132,10 @@ describe('gateway validation and limits', () => {
       const outcome = await sendRaw(under, [valid, broken]);
 
       assert.equal(outcome.code, status.INVALID_ARGUMENT);
-      assert.match(outcome.details, /^item 1: the message is not a valid items\.ItemMessage/);
+      assert.match(
+        outcome.details,
+        /^item 1: the message is not a valid items\.ItemMessage/,
+      );
       assert.equal(outcome.itemsAccepted, 1);
       await assertStillServes(under);
     }));
@@ -152,7 +161,10 @@ describe('gateway validation and limits', () => {
         const outcome = await sendStream(under.client, items);
 
         assert.equal(outcome.code, status.RESOURCE_EXHAUSTED);
-        assert.match(outcome.details, /Received message larger than max \(\d+ vs\.? 2048\)/);
+        assert.match(
+          outcome.details,
+          /Received message larger than max \(\d+ vs\.? 2048\)/,
+        );
         assert.deepEqual(await pulledOrdinals(under, 2), [0, 1]);
         await assertStillServes(under);
       },
@@ -235,7 +247,10 @@ describe('gateway validation and limits', () => {
       });
 
       assert.equal(outcome.code, status.INVALID_ARGUMENT);
-      assert.match(outcome.details, /17 characters, over the limit IDEMPOTENCY_KEY_MAX_LENGTH=16/);
+      assert.match(
+        outcome.details,
+        /17 characters, over the limit IDEMPOTENCY_KEY_MAX_LENGTH=16/,
+      );
       assert.equal(outcome.itemsAccepted, 0);
       await assertStillServes(under);
     }));

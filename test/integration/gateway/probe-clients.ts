@@ -59,7 +59,12 @@ function service<T>(protoFile: string, path: string[]): StubConstructor<T> {
 export class HealthProbe {
   private readonly stub: HealthStub;
   constructor(port: number) {
-    const Health = service<HealthStub>(healthProtoPath, ['grpc', 'health', 'v1', 'Health']);
+    const Health = service<HealthStub>(healthProtoPath, [
+      'grpc',
+      'health',
+      'v1',
+      'Health',
+    ]);
     this.stub = new Health(`127.0.0.1:${port}`, credentials.createInsecure());
   }
 
@@ -98,12 +103,17 @@ export async function reflectedServices(port: number): Promise<string[]> {
     'v1',
     'ServerReflection',
   ]);
-  const stub = new Reflection(`127.0.0.1:${port}`, credentials.createInsecure());
+  const stub = new Reflection(
+    `127.0.0.1:${port}`,
+    credentials.createInsecure(),
+  );
   try {
     const call = stub.serverReflectionInfo();
     const reply = new Promise<string[]>((resolve, reject) => {
       call.once('data', (response: ReflectionReply) =>
-        resolve((response.listServicesResponse?.service ?? []).map(s => s.name)),
+        resolve(
+          (response.listServicesResponse?.service ?? []).map(s => s.name),
+        ),
       );
       call.once('error', reject);
     });

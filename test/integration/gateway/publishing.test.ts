@@ -27,10 +27,12 @@ describe('gateway publishing to the Pub/Sub emulator', () => {
   it('turns a stream of N items into messages holding exactly those items', async () => {
     const under = await startTestGateway(emulator, {BATCH_MAX_ITEMS: '100'});
     try {
-      const items = Array.from({length: 1_000}, (_, i) => item(i, 1 + (i % 50)));
+      const items = Array.from({length: 1_000}, (_, i) =>
+        item(i, 1 + (i % 50)),
+      );
 
       const outcome = await sendStream(under.client, items);
-      const pulled = await pullItems(under.topic.subscription, items.length);
+      const pulled = await pullItems(under.topic, items.length);
 
       assert.equal(outcome.code, status.OK, outcome.details);
       assert.equal(outcome.itemsAccepted, 1_000);
@@ -60,7 +62,7 @@ describe('gateway publishing to the Pub/Sub emulator', () => {
         metadata: withKey('producer-7/2025-06-01/batch-3'),
       });
       const empty = await sendStream(under.client, []);
-      const pulled = await pullItems(under.topic.subscription, 1);
+      const pulled = await pullItems(under.topic, 1);
 
       assert.equal(keyed.id, 'producer-7/2025-06-01/batch-3');
       assert.equal(empty.code, status.OK);
@@ -101,7 +103,7 @@ describe('gateway publishing to the Pub/Sub emulator', () => {
         return {index, outcome, acceptedAtReply};
       });
       const ended = await Promise.all(replies);
-      const pulled = await pullItems(under.topic.subscription, 82);
+      const pulled = await pullItems(under.topic, 82);
 
       for (const {index, outcome, acceptedAtReply} of ended) {
         assert.equal(outcome.code, status.OK, outcome.details);
@@ -119,18 +121,21 @@ describe('gateway publishing to the Pub/Sub emulator', () => {
   });
 
   it('still publishes the items of a stream the client cancels', async () => {
-    const under = await startTestGateway(emulator, {BATCH_MAX_DELAY_MS: '10000'});
+    const under = await startTestGateway(emulator, {
+      BATCH_MAX_DELAY_MS: '10000',
+    });
     try {
       const stream = openStream(under.client);
       await stream.write(Array.from({length: 25}, (_, i) => item(i)));
       await until(
-        () => under.gateway.flowControl.bytes === 25 * (16 + ITEM_OVERHEAD_BYTES),
+        () =>
+          under.gateway.flowControl.bytes === 25 * (16 + ITEM_OVERHEAD_BYTES),
         'the gateway received all 25 items',
       );
 
       stream.call.cancel();
       const outcome = await stream.outcome;
-      const pulled = await pullItems(under.topic.subscription, 25);
+      const pulled = await pullItems(under.topic, 25);
 
       assert.equal(outcome.code, status.CANCELLED);
       assert.deepEqual(
