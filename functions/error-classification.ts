@@ -97,7 +97,9 @@ function classifyPartial(error: Record<string, unknown>): Failure {
 
   for (const entry of insertErrors) {
     const rowError = asRecord(entry);
-    const index = rowError?.index;
+    // An index of 0 may be left out, as JSON leaves out zero values; the
+    // BigQuery emulator does that.
+    const index = rowError?.index ?? 0;
     const inner = innerErrors(rowError?.errors);
     if (typeof index !== 'number' || inner.length === 0) {
       return {

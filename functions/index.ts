@@ -37,8 +37,14 @@ functions.cloudEvent(
   FUNCTION_TARGET,
   createIngestHandler({
     settings,
-    insertItems: tableInserter(dataset.table(settings.table)),
-    insertDeadLetters: tableInserter(dataset.table(settings.errorsTable)),
+    insertItems: tableInserter(
+      dataset.table(settings.table),
+      settings.insertTimeoutMs,
+    ),
+    insertDeadLetters: tableInserter(
+      dataset.table(settings.errorsTable),
+      settings.insertTimeoutMs,
+    ),
     logger,
   }),
 );

@@ -5,6 +5,7 @@
  */
 import {
   integer,
+  matching,
   oneOf,
   resolveSettings,
   resourceName,
@@ -29,12 +30,15 @@ const MIB = 1024 * 1024;
  */
 export function emulatorEndpoint(raw: string): string | undefined {
   if (raw === '') return undefined;
-  if (!/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(raw)) {
+  const match =
+    /^(https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)(\/bigquery\/v2)?\/?$/.exec(raw);
+  if (match?.[1] === undefined) {
     throw new SettingError(
-      'must be a URL with a scheme and no path, like http://127.0.0.1:9050',
+      'must be a URL with a scheme, like http://127.0.0.1:9050 ' +
+        '(optionally ending in /bigquery/v2)',
     );
   }
-  return raw.replace(/\/$/, '');
+  return match[1];
 }
 
 /** The function's settings; the table in docs/function.md is built from it. */
@@ -103,10 +107,10 @@ export const FUNCTION_SETTINGS = {
   insertTimeoutMs: {
     env: 'INSERT_TIMEOUT_MS',
     description:
-      'Time one BigQuery request may take before it counts as a ' +
-      'transient failure. Keep the sum of all attempts under the push ' +
-      "subscription's ack deadline, or Pub/Sub redelivers while the " +
-      'first delivery still runs.',
+      'Time one insertAll request, its retries included, may take ' +
+      "before it counts as a transient failure. Keep a batch's requests " +
+      "well under the push subscription's ack deadline, or Pub/Sub " +
+      'redelivers while the first delivery still runs.',
     default: '20000',
     parse: integer(1_000, 300_000),
   },
@@ -141,6 +145,30 @@ export const FUNCTION_SETTINGS = {
     description: 'Least severe log level written.',
     default: 'info',
     parse: oneOf(...LOG_LEVELS),
+  },
+};
+
+/**
+ * Settings of `npm run function` (functions/main.ts) only. Deployed, the
+ * Cloud Run functions runtime starts the Functions Framework itself, which
+ * reads PORT and listens on every interface.
+ */
+export const LOCAL_SERVER_SETTINGS = {
+  port: {
+    env: 'PORT',
+    description:
+      'Port `npm run function` serves on; 8081 keeps it clear of the ' +
+      "framework's usual 8080.",
+    default: '8081',
+    parse: integer(1, 65_535),
+  },
+  host: {
+    env: 'FUNCTION_HOST',
+    description:
+      'Address `npm run function` listens on; loopback unless a push ' +
+      'subscription elsewhere must reach it.',
+    default: '127.0.0.1',
+    parse: matching(/^[A-Za-z0-9.:-]+$/, 'a host name or IP address'),
   },
 };
 

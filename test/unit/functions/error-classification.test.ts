@@ -6,6 +6,7 @@ import {
   type Failure,
 } from '../../../functions/error-classification.js';
 import {EventShapeError} from '../../../functions/event-message.js';
+import {InsertTimeoutError} from '../../../functions/bigquery-client.js';
 
 /** An error shaped like the client library's ApiError. */
 function apiError(code: number, reason: string, message = 'boom') {
@@ -110,6 +111,11 @@ const cases: {name: string; error: unknown; kind: Failure['kind']}[] = [
     kind: 'transient',
   },
   {name: 'an unknown error', error: new Error('surprise'), kind: 'transient'},
+  {
+    name: 'an insert past its deadline',
+    error: new InsertTimeoutError('insertAll did not answer'),
+    kind: 'transient',
+  },
   {name: 'a thrown string', error: 'surprise', kind: 'transient'},
   {name: 'a thrown undefined', error: undefined, kind: 'transient'},
   {
@@ -149,10 +155,10 @@ const cases: {name: string; error: unknown; kind: Failure['kind']}[] = [
     kind: 'transient',
   },
   {
-    name: 'a row error without an index',
+    name: 'a row error whose index is not a number',
     error: Object.assign(new Error(''), {
       name: 'PartialFailureError',
-      response: {insertErrors: [{errors: [{reason: 'invalid'}]}]},
+      response: {insertErrors: [{index: '1', errors: [{reason: 'invalid'}]}]},
     }),
     kind: 'transient',
   },
@@ -186,6 +192,23 @@ describe('error classification', () => {
       rejected: [
         {index: 2, reason: 'invalid: no such field: bogus. (at bogus)'},
       ],
+      notInserted: [],
+    });
+  });
+
+  it('reads a row error without index as row 0, as JSON omits zeros', () => {
+    const failure = classifyFailure(
+      Object.assign(new Error(''), {
+        name: 'PartialFailureError',
+        response: {
+          insertErrors: [{errors: [{reason: 'invalid', message: 'bad'}]}],
+        },
+      }),
+    );
+
+    assert.deepEqual(failure, {
+      kind: 'rejected-rows',
+      rejected: [{index: 0, reason: 'invalid: bad'}],
       notInserted: [],
     });
   });

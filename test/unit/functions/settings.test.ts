@@ -26,7 +26,15 @@ describe('function settings', () => {
     assert.equal(settings.emulatorEndpoint, 'http://127.0.0.1:9050');
   });
 
-  for (const value of ['127.0.0.1:9050', 'http://127.0.0.1:9050/bigquery/v2']) {
+  it('takes the /bigquery/v2 form the library also accepts', () => {
+    const settings = resolveFunctionSettings({
+      BIGQUERY_EMULATOR_HOST: 'http://localhost:9050/bigquery/v2',
+    });
+
+    assert.equal(settings.emulatorEndpoint, 'http://localhost:9050');
+  });
+
+  for (const value of ['127.0.0.1:9050', 'http://127.0.0.1:9050/other']) {
     it(`refuses BIGQUERY_EMULATOR_HOST=${value}`, () => {
       assert.throws(
         () => resolveFunctionSettings({BIGQUERY_EMULATOR_HOST: value}),
