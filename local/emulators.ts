@@ -9,7 +9,8 @@
  *   scripts/install-bigquery-emulator.sh. Its gaps against the real service,
  *   and how the tests cope with each, are listed in docs/emulator-gaps.md.
  */
-import {existsSync} from 'node:fs';
+import {existsSync, mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {
   freePort,
@@ -92,13 +93,20 @@ export async function startBigQueryEmulator(
   const port = options.port ?? (await freePort());
   const grpcPort = options.grpcPort ?? (await freePort());
   const endpoint = `http://127.0.0.1:${port}`;
+  // Left to itself the emulator keeps its data in a file of its own in /tmp,
+  // which a SIGKILL leaves behind; a folder of ours is removed on stop.
+  const dataFolder = mkdtempSync(join(tmpdir(), 'bigquery-emulator-'));
   const managed = startProcess('bigquery-emulator', binary, [
     `--project=${projectId}`,
     '--host=127.0.0.1',
     `--port=${port}`,
     `--grpc-port=${grpcPort}`,
+    `--database=${join(dataFolder, 'data.db')}`,
     '--log-level=warn',
   ]);
+  void managed.exited.then(() =>
+    rmSync(dataFolder, {recursive: true, force: true}),
+  );
 
   // The emulator has no health endpoint; listing datasets proves that the
   // REST API and its storage are both up.
