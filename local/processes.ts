@@ -17,6 +17,11 @@ export interface ManagedProcess {
   readonly recentOutput: string[];
   /** Sends a signal to the whole group; false if it has already exited. */
   signal(signal: NodeJS.Signals): boolean;
+  /**
+   * Lets this process exit while the group still runs; the exit hook then
+   * kills it. For emulators a test file starts for itself and never stops.
+   */
+  unref(): void;
   /** SIGTERM, then SIGKILL after graceMs; resolves once the leader exited. */
   stop(graceMs?: number): Promise<void>;
   readonly exited: Promise<number | null>;
@@ -72,6 +77,12 @@ export function startProcess(
         return true;
       } catch {
         return false;
+      }
+    },
+    unref() {
+      child.unref();
+      for (const stream of [child.stdout, child.stderr]) {
+        (stream as {unref?: () => void} | null)?.unref?.();
       }
     },
     async stop(graceMs = 5_000) {

@@ -56,6 +56,10 @@ async function resolveShared() {
     startPubSubEmulator(),
     startBigQueryEmulator(),
   ]);
+  // Nothing stops these before the test file ends; unreferenced, they let
+  // it exit, and the exit hook of local/processes.ts kills them then.
+  pubsub.process?.unref();
+  bigquery.process?.unref();
   process.env.PUBSUB_EMULATOR_HOST = pubsub.host;
   return {pubsub, bigquery};
 }
