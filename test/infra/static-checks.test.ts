@@ -6,7 +6,7 @@
  */
 import {execFile} from 'node:child_process';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
-import {createRequire} from 'node:module';
+import yaml from 'js-yaml';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import {describe, it} from 'node:test';
@@ -16,12 +16,6 @@ import {repoRoot} from '../harness/paths.js';
 const execFileAsync = promisify(execFile);
 const root = repoRoot();
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
-
-// js-yaml arrives with eslint (a dev dependency) and ships no types; only
-// load() is used.
-const yaml = createRequire(import.meta.url)('js-yaml') as {
-  load(text: string): unknown;
-};
 
 /** The settings lib.sh declares, with their defaults. */
 function declaredSettings(): Map<string, string> {
