@@ -1,7 +1,8 @@
 /**
  * Settings of `npm run local` and `npm run demo`. The resource names are the
- * same variables the gateway and the function read, so one environment
- * describes the whole stack.
+ * same variables the gateway, the function and infra/ read, and their
+ * defaults and the delivery policy come from infra/lib.sh, so one
+ * environment describes the whole stack, here and deployed.
  */
 import {
   integer,
@@ -9,6 +10,7 @@ import {
   resolveSettings,
   type ResolvedSettings,
 } from '../runtime/settings.js';
+import {infraDefault} from './infra-defaults.js';
 
 const port = integer(1, 65_535);
 
@@ -51,22 +53,52 @@ export const LOCAL_SETTINGS = {
   },
   topic: {
     env: 'PUBSUB_TOPIC',
-    default: 'items',
+    default: infraDefault('PUBSUB_TOPIC'),
     description: 'Topic the gateway publishes batches to.',
     parse: resourceName,
   },
   deadLetterTopic: {
-    env: 'PUBSUB_DEAD_LETTER_TOPIC',
-    default: 'items-dead-letter',
+    env: 'DEAD_LETTER_TOPIC',
+    default: infraDefault('DEAD_LETTER_TOPIC'),
     description:
       'Where Pub/Sub moves a batch the function failed on too often.',
     parse: resourceName,
   },
+  deadLetterSubscription: {
+    env: 'DEAD_LETTER_SUBSCRIPTION',
+    default: infraDefault('DEAD_LETTER_SUBSCRIPTION'),
+    description: 'Pull subscription that keeps dead-lettered batches.',
+    parse: resourceName,
+  },
   subscription: {
-    env: 'PUBSUB_SUBSCRIPTION',
-    default: 'items-to-function',
+    env: 'PUSH_SUBSCRIPTION',
+    default: infraDefault('PUSH_SUBSCRIPTION'),
     description: 'Push subscription that delivers batches to the function.',
     parse: resourceName,
+  },
+  ackDeadlineSeconds: {
+    env: 'ACK_DEADLINE_SECONDS',
+    default: infraDefault('ACK_DEADLINE_SECONDS'),
+    description: 'How long Pub/Sub waits for the function to answer a push.',
+    parse: integer(10, 600),
+  },
+  minRetryDelaySeconds: {
+    env: 'MIN_RETRY_DELAY_SECONDS',
+    default: infraDefault('MIN_RETRY_DELAY_SECONDS'),
+    description: 'First redelivery delay after the function failed a batch.',
+    parse: integer(0, 600),
+  },
+  maxRetryDelaySeconds: {
+    env: 'MAX_RETRY_DELAY_SECONDS',
+    default: infraDefault('MAX_RETRY_DELAY_SECONDS'),
+    description: 'Longest redelivery delay during a long outage.',
+    parse: integer(0, 600),
+  },
+  maxDeliveryAttempts: {
+    env: 'MAX_DELIVERY_ATTEMPTS',
+    default: infraDefault('MAX_DELIVERY_ATTEMPTS'),
+    description: 'Deliveries before a batch moves to the dead-letter topic.',
+    parse: integer(5, 100),
   },
   dataset: {
     env: 'BIGQUERY_DATASET',

@@ -21,7 +21,6 @@ import {
   type ManagedProcess,
 } from './processes.js';
 import type {LocalSettings} from './settings.js';
-import {SUBSCRIPTION_POLICY} from './subscription-policy.js';
 
 /** A running stack; stop() ends everything it started. */
 export interface RunningStack {
@@ -213,17 +212,17 @@ async function createPubSubResources(
     const [deadLetter] = await client.createTopic(settings.deadLetterTopic);
     // Dead-lettered batches are kept on a pull subscription so that nothing
     // Pub/Sub gives up on is lost; an operator replays them from there.
-    await deadLetter.createSubscription(`${settings.deadLetterTopic}-hold`);
+    await deadLetter.createSubscription(settings.deadLetterSubscription);
     await topic.createSubscription(settings.subscription, {
       pushConfig: {pushEndpoint: functionUrl},
-      ackDeadlineSeconds: SUBSCRIPTION_POLICY.ackDeadlineSeconds,
+      ackDeadlineSeconds: settings.ackDeadlineSeconds,
       retryPolicy: {
-        minimumBackoff: {seconds: SUBSCRIPTION_POLICY.minimumBackoffSeconds},
-        maximumBackoff: {seconds: SUBSCRIPTION_POLICY.maximumBackoffSeconds},
+        minimumBackoff: {seconds: settings.minRetryDelaySeconds},
+        maximumBackoff: {seconds: settings.maxRetryDelaySeconds},
       },
       deadLetterPolicy: {
         deadLetterTopic: deadLetter.name,
-        maxDeliveryAttempts: SUBSCRIPTION_POLICY.maxDeliveryAttempts,
+        maxDeliveryAttempts: settings.maxDeliveryAttempts,
       },
     });
   } finally {
