@@ -15,7 +15,7 @@ export interface ManagedProcess {
   readonly child: ChildProcess;
   /** Last output lines, newest last; kept short so a chatty child is cheap. */
   readonly recentOutput: string[];
-  /** Sends a signal to the whole group; false if it has already exited. */
+  /** Sends a signal to the whole group; false once no member is left. */
   signal(signal: NodeJS.Signals): boolean;
   /**
    * Lets this process exit while the group still runs; the exit hook then
@@ -71,7 +71,9 @@ export function startProcess(
     recentOutput,
     exited,
     signal(signal) {
-      if (child.pid === undefined || child.exitCode !== null) return false;
+      // The group, not the leader: gcloud's wrapper may be gone while its
+      // java child still runs, and the group id outlives the leader.
+      if (child.pid === undefined) return false;
       try {
         process.kill(-child.pid, signal);
         return true;

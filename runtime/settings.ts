@@ -65,8 +65,12 @@ export function resolveSettings<S extends SettingSpecs>(
 /** Renders the specs as a markdown table for the docs. */
 export function settingsTable(specs: SettingSpecs): string {
   const rows = Object.values(specs).map(spec => {
-    const fallback = spec.default === undefined ? '*required*' : spec.default;
-    const shown = fallback === '' ? '*empty*' : `\`${fallback}\``;
+    const shown =
+      spec.default === undefined
+        ? '*required*'
+        : spec.default === ''
+          ? '*empty*'
+          : `\`${spec.default}\``;
     return `| \`${spec.env}\` | ${shown} | ${spec.description} |`;
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join(
