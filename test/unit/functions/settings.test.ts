@@ -1,7 +1,14 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
-import {SettingError} from '../../../runtime/settings.js';
-import {resolveFunctionSettings} from '../../../functions/settings.js';
+import {readFileSync} from 'node:fs';
+import {join} from 'node:path';
+import {SettingError, settingsTable} from '../../../runtime/settings.js';
+import {
+  FUNCTION_SETTINGS,
+  LOCAL_SERVER_SETTINGS,
+  resolveFunctionSettings,
+} from '../../../functions/settings.js';
+import {repoRoot} from '../../../local/paths.js';
 
 describe('function settings', () => {
   it('resolves the documented defaults from an empty environment', () => {
@@ -77,5 +84,17 @@ describe('function settings', () => {
         }),
       /DEAD_LETTER_RAW_MAX_BYTES=1048576 makes a dead-letter row/,
     );
+  });
+
+  it('is documented in docs/function.md exactly as declared', () => {
+    const docs = readFileSync(join(repoRoot(), 'docs', 'function.md'), 'utf8');
+
+    for (const specs of [FUNCTION_SETTINGS, LOCAL_SERVER_SETTINGS]) {
+      assert.ok(
+        docs.includes(settingsTable(specs)),
+        'docs/function.md does not hold the current settings tables; ' +
+          'paste the output of settingsTable',
+      );
+    }
   });
 });
