@@ -1,0 +1,177 @@
+/**
+ * Runs one design at one point: a fresh server process (so its peak RSS
+ * belongs to this point alone), the load generator against it, and the
+ * server's and emulator's CPU read from /proc before and after the load.
+ */
+import {join} from 'node:path';
+import {repoRoot} from '../local/paths.js';
+import {startProcess} from '../local/processes.js';
+import type {LoadReport, LoadSpec} from './load-generator.js';
+import {percentile} from './percentiles.js';
+import {groupCpuUs, processCpuUs, processPeakRssBytes} from './proc-stats.js';
+import type {Design, Measurement, Point} from './results-model.js';
+import {startServer} from './server-runner.js';
+
+/** What a point run needs beyond the design and the point. */
+export interface PointContext {
+  projectId: string;
+  /** The shared emulator for C and D: its address and process group. */
+  pubsub?: {host: string; pgrp: number};
+  /** Creates a topic for one run and returns a function deleting it. */
+  createTopic(name: string): Promise<() => Promise<void>>;
+  /** Longest a point may run; past it the point is skipped. */
+  timeCapMs: number;
+  /** Most items a design may send at one point, when it is capped. */
+  itemCaps: Partial<Record<Design, number>>;
+  /** Frames the load generator encodes and cycles through. */
+  distinctItems: number;
+  /** Called with items sent so far, about once a second. */
+  onProgress(itemsSent: number, items: number): void;
+  /** Extra node flags for the server, e.g. to profile it. */
+  nodeFlags?: string[];
+}
+
+/** Measures `design` at `point`; never throws for a design's failure. */
+export async function runPoint(
+  design: Design,
+  point: Point,
+  context: PointContext,
+): Promise<Measurement> {
+  const cap = context.itemCaps[design];
+  const items = cap === undefined ? point.items : Math.min(cap, point.items);
+  const base: Measurement = {
+    design,
+    point: point.id,
+    outcome: 'failed',
+    payloadBytes: point.payloadBytes,
+    streams: point.streams,
+    items,
+  };
+  if (items < point.items) {
+    base.note = `capped at ${items} of ${point.items} items`;
+  }
+  const usesPubSub = design === 'C' || design === 'D';
+  if (usesPubSub && context.pubsub === undefined) {
+    return {...base, note: 'no Pub/Sub emulator'};
+  }
+
+  const topic = `bench-${design}-${point.id.replace(/\W+/g, '-')}-${Date.now()}`;
+  const deleteTopic = usesPubSub
+    ? await context.createTopic(topic)
+    : async () => {};
+  const server = await startServer({
+    design,
+    pubsubHost: usesPubSub ? context.pubsub?.host : undefined,
+    projectId: context.projectId,
+    topic,
+    nodeFlags: context.nodeFlags,
+  });
+
+  try {
+    const emulatorPgrp = usesPubSub ? context.pubsub?.pgrp : undefined;
+    const cpuBeforeUs = processCpuUs(server.pid);
+    const emulatorBeforeUs =
+      emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+    const batchesBefore = server.batchesLogged();
+
+    const load = await runLoad(
+      {
+        target: server.target,
+        streams: point.streams,
+        items,
+        payloadBytes: point.payloadBytes,
+        distinctItems: context.distinctItems,
+        streamTimeoutMs: context.timeCapMs,
+      },
+      context,
+    );
+
+    const cpuAfterUs = processCpuUs(server.pid);
+    const peakRssBytes = processPeakRssBytes(server.pid);
+    const emulatorAfterUs =
+      emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+    const batches = server.batchesLogged() - batchesBefore;
+    const summary = await server.stop();
+
+    if ('timedOut' in load) {
+      return {
+        ...base,
+        outcome: 'skipped',
+        note: `did not finish ${items} items within ${context.timeCapMs / 1000} s`,
+      };
+    }
+    if (cpuBeforeUs === undefined || cpuAfterUs === undefined) {
+      return {...base, note: 'the server exited during the load'};
+    }
+    const failed = load.streamsOk < point.streams;
+    const seconds = load.elapsedMs / 1000;
+    const messages =
+      design === 'D' ? summary?.published : design === 'A' ? undefined : batches;
+    return {
+      ...base,
+      outcome: failed ? 'failed' : 'ok',
+      note: failed
+        ? `${point.streams - load.streamsOk} streams failed: ${load.failures.join('; ')}`
+        : base.note,
+      durationMs: load.elapsedMs,
+      itemsPerSecond: load.itemsSent / seconds,
+      megabytesPerSecond: load.payloadBytesSent / 1e6 / seconds,
+      streamP50Ms: percentile(load.streamDurationsMs, 50),
+      streamP99Ms: percentile(load.streamDurationsMs, 99),
+      serverCpuUsPerItem: (cpuAfterUs - cpuBeforeUs) / load.itemsSent,
+      serverPeakRssMb:
+        peakRssBytes === undefined ? undefined : peakRssBytes / 2 ** 20,
+      emulatorCpuUsPerItem:
+        emulatorBeforeUs === undefined || emulatorAfterUs === undefined
+          ? undefined
+          : (emulatorAfterUs - emulatorBeforeUs) / load.itemsSent,
+      messagesPerMillionItems:
+        messages === undefined ? undefined : (messages / load.itemsSent) * 1e6,
+      loadGeneratorCpuUsPerItem: load.cpuUs / load.itemsSent,
+    };
+  } catch (err) {
+    await server.stop();
+    return {...base, note: err instanceof Error ? err.message : String(err)};
+  } finally {
+    await deleteTopic().catch(() => undefined);
+  }
+}
+
+/** Runs the load generator; `{timedOut}` if it passes the time cap. */
+async function runLoad(
+  spec: LoadSpec,
+  context: PointContext,
+): Promise<LoadReport | {timedOut: true}> {
+  const script = join(repoRoot(), 'dist', 'bench', 'load-generator.js');
+  const generator = startProcess('load generator', process.execPath, [
+    script,
+    JSON.stringify(spec),
+  ]);
+  let stdout = '';
+  generator.child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  generator.child.stderr?.on('data', (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      const match = /^\{"itemsSent":(\d+)\}$/.exec(line.trim());
+      if (match !== null) context.onProgress(Number(match[1]), spec.items);
+    }
+  });
+
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    generator.signal('SIGKILL');
+  }, context.timeCapMs);
+  const code = await generator.exited;
+  clearTimeout(timer);
+  await generator.stop();
+
+  if (timedOut) return {timedOut: true};
+  if (code !== 0) {
+    throw new Error(
+      `load generator exited with ${code}: ${generator.recentOutput.join(' | ')}`,
+    );
+  }
+  return JSON.parse(stdout) as LoadReport;
+}
