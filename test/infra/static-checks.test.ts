@@ -6,7 +6,7 @@
  */
 import {execFile} from 'node:child_process';
 import {existsSync, readdirSync, readFileSync} from 'node:fs';
-import yaml from 'js-yaml';
+import {load as loadYaml} from 'js-yaml';
 import {join} from 'node:path';
 import {promisify} from 'node:util';
 import {describe, it} from 'node:test';
@@ -153,7 +153,7 @@ describe('cloudbuild.yaml', () => {
     env?: string[];
   }
   const text = read('cloudbuild.yaml');
-  const build = yaml.load(text) as {
+  const build = loadYaml(text) as {
     steps?: Step[];
     substitutions?: Record<string, string>;
     images?: string[];
