@@ -3,7 +3,7 @@
  * runs node's test runner over the compiled tests with their addresses in the
  * environment, and stops the emulators afterwards, whatever the outcome.
  *
- * Usage: node dist/test/run.js [unit|integration|e2e|infra ...]
+ * Usage: node dist/test/run.js [unit|integration|e2e|reliability|infra ...]
  *   With no argument every suite runs. `unit` alone starts no emulator.
  */
 import {spawn} from 'node:child_process';
@@ -16,7 +16,7 @@ import {
 } from './harness/emulators.js';
 import {repoRoot} from '../local/paths.js';
 
-const SUITES = ['unit', 'integration', 'e2e', 'infra'] as const;
+const SUITES = ['unit', 'integration', 'e2e', 'reliability', 'infra'] as const;
 type Suite = (typeof SUITES)[number];
 
 function chosenSuites(args: string[]): Suite[] {
