@@ -96,5 +96,19 @@ export interface BenchResults {
   targets: Record<keyof Ratios, number>;
   measurements: Measurement[];
   insertPath: InsertMeasurement[];
+  checks: Checks;
   notes: string[];
+}
+
+/** The targets that are not ratios. */
+export interface Checks {
+  /**
+   * Per design, server CPU µs per item at 10^4, 10^5 and 10^6 items and
+   * the spread (largest over smallest, minus one, in %); target ≤ 10 %.
+   */
+  cpuFlatness: Partial<
+    Record<Design, {cpuUsPerItem: (number | null)[]; spreadPercent: number | null}>
+  >;
+  /** Gateway (C) peak RSS at 64 streams; target ≤ 256 MB. */
+  gatewayPeakRssMbAt64Streams: number | null;
 }

@@ -1,0 +1,254 @@
+/**
+ * `npm run bench`: the same load generator against designs A to D at every
+ * point of the plan, then the function's insert path against a bare
+ * client; writes bench/results/latest.{json,md,svg}.
+ *
+ * Usage: node dist/bench/main.js [--quick] [--profile] [--designs=A,B,...]
+ *   --quick    one small point per design and 500 rows of inserts, for CI;
+ *              writes bench/results/quick.json only.
+ *   --profile  runs design B at 1KiB x8 under node --cpu-prof and writes
+ *              bench/results/profile-B.md (the top self-time functions).
+ *   --designs  measures only these designs (for development).
+ * Exits 1 if any design or insert mode failed to complete, 2 on bad usage.
+ */
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {cpus, loadavg, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {PubSub} from '@google-cloud/pubsub';
+import {EMULATOR_PROJECT, startPubSubEmulator, type PubSubEmulator} from '../local/emulators.js';
+import {repoRoot} from '../local/paths.js';
+import {computeChecks} from './checks.js';
+import {summarizeProfile, type CpuProfile} from './cpu-profile.js';
+import {formatFigure} from './format.js';
+import {runInsertPath} from './insert-path.js';
+import {FULL_PLAN, QUICK_PLAN, type Plan} from './plan.js';
+import {computeRatios, RATIO_POINT, RATIO_TARGETS} from './ratios.js';
+import {renderMarkdown} from './report-markdown.js';
+import {renderSvg} from './report-svg.js';
+import {DESIGNS, type BenchResults, type Design, type Measurement} from './results-model.js';
+import {runPoint, type PointContext} from './run-point.js';
+
+const USAGE = 'usage: npm run bench -- [--quick] [--profile] [--designs=A,B,C,D]';
+
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function parseArgs(args: string[]): {plan: Plan; profile: boolean} {
+  let plan = FULL_PLAN;
+  let profile = false;
+  let designs: Design[] | undefined;
+  for (const arg of args) {
+    if (arg === '--quick') plan = QUICK_PLAN;
+    else if (arg === '--profile') profile = true;
+    else if (arg.startsWith('--designs=')) {
+      const names = arg.slice('--designs='.length).split(',');
+      const unknown = names.filter(n => !(DESIGNS as readonly string[]).includes(n));
+      if (unknown.length > 0) usageExit(`unknown design ${unknown.join(', ')}`);
+      designs = names as Design[];
+    } else usageExit(`unknown argument ${arg}`);
+  }
+  return {plan: designs === undefined ? plan : {...plan, designs}, profile};
+}
+
+function usageExit(problem: string): never {
+  process.stderr.write(`bench: ${problem}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+async function startEmulator(plan: Plan): Promise<PubSubEmulator | undefined> {
+  if (!plan.designs.some(d => d === 'C' || d === 'D')) return undefined;
+  say('starting the Pub/Sub emulator');
+  try {
+    return await startPubSubEmulator();
+  } catch (err) {
+    say(`the Pub/Sub emulator did not start, C and D fail: ${String(err)}`);
+    return undefined;
+  }
+}
+
+function pointContext(plan: Plan, emulator: PubSubEmulator | undefined, label: () => string): PointContext {
+  const pgrp = emulator?.process?.child.pid;
+  const pubsub =
+    emulator === undefined
+      ? undefined
+      : new PubSub({projectId: emulator.projectId, apiEndpoint: emulator.host});
+  let lastProgressMs = 0;
+  return {
+    projectId: EMULATOR_PROJECT,
+    pubsub: emulator === undefined || pgrp === undefined ? undefined : {host: emulator.host, pgrp},
+    async createTopic(name) {
+      if (pubsub === undefined) throw new Error('no Pub/Sub emulator');
+      const [topic] = await pubsub.createTopic(name);
+      return async () => void (await topic.delete());
+    },
+    timeCapMs: plan.timeCapMs,
+    itemCaps: plan.itemCaps,
+    distinctItems: plan.distinctItems,
+    onProgress(itemsSent, items) {
+      // One line every few seconds is enough to see that it moves.
+      if (Date.now() - lastProgressMs < 5_000) return;
+      lastProgressMs = Date.now();
+      say(`${label()}: ${itemsSent.toLocaleString('en-US')} / ${items.toLocaleString('en-US')} items sent`);
+    },
+  };
+}
+
+function describe(m: Measurement): string {
+  if (m.outcome !== 'ok') return `${m.outcome}: ${m.note ?? ''}`;
+  return (
+    `${formatFigure(m.itemsPerSecond)} items/s, ` +
+    `server ${formatFigure(m.serverCpuUsPerItem)} µs/item` +
+    (m.emulatorCpuUsPerItem === undefined ? '' : `, emulator ${formatFigure(m.emulatorCpuUsPerItem)} µs/item`) +
+    `, peak RSS ${formatFigure(m.serverPeakRssMb)} MB` +
+    (m.note === undefined ? '' : ` (${m.note})`)
+  );
+}
+
+async function measureDesigns(plan: Plan): Promise<Measurement[]> {
+  const emulator = await startEmulator(plan);
+  let label = '';
+  const context = pointContext(plan, emulator, () => label);
+  const measurements: Measurement[] = [];
+  try {
+    // Point by point, all designs in turn: a change in the machine's load
+    // then skews one point for every design alike, not one design.
+    for (const point of plan.points) {
+      for (const design of plan.designs) {
+        label = `${design} ${point.id}`;
+        say(`${label}: starting`);
+        const m = await runPoint(design, point, context);
+        say(`${label}: ${describe(m)}`);
+        measurements.push(m);
+      }
+    }
+  } finally {
+    await emulator?.stop();
+  }
+  return measurements;
+}
+
+async function profileB(plan: Plan): Promise<number> {
+  const point = plan.points.find(p => p.id === RATIO_POINT);
+  if (point === undefined) throw new Error(`no ${RATIO_POINT} point`);
+  const folder = mkdtempSync(join(tmpdir(), 'bench-profile-'));
+  let label = 'B profile';
+  const context = {
+    ...pointContext(plan, undefined, () => label),
+    nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${folder}`],
+  };
+  label = `B ${point.id} under --cpu-prof`;
+  say(`${label}: starting`);
+  const m = await runPoint('B', point, context);
+  say(`${label}: ${describe(m)}`);
+  const file = readdirSync(folder).find(name => name.endsWith('.cpuprofile'));
+  if (file === undefined) {
+    say('no .cpuprofile was written');
+    return 1;
+  }
+  const profile = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CpuProfile;
+  rmSync(folder, {recursive: true, force: true});
+  const summary = summarizeProfile(profile, 25);
+  const lines = [
+    `# CPU profile of design B at ${point.id}`,
+    '',
+    `${new Date().toISOString()}, ${point.items} items; the whole process's life, ` +
+      `${formatFigure(summary.totalMs)} ms of samples. Server CPU under the profiler: ` +
+      `${formatFigure(m.serverCpuUsPerItem)} µs/item.`,
+    '',
+    '## Self time by area',
+    '',
+    '| area | self ms | % |',
+    '|---|---|---|',
+    ...summary.areas.map(a => `| ${a.name} | ${formatFigure(a.selfMs)} | ${a.percent.toFixed(1)} |`),
+    '',
+    '## Top functions by self time',
+    '',
+    '| function | self ms | % |',
+    '|---|---|---|',
+    ...summary.functions.map(f => `| \`${f.name}\` | ${formatFigure(f.selfMs)} | ${f.percent.toFixed(1)} |`),
+    '',
+  ];
+  writeResult('profile-B.md', lines.join('\n'));
+  return m.outcome === 'ok' ? 0 : 1;
+}
+
+function writeResult(name: string, text: string): void {
+  const folder = join(repoRoot(), 'bench', 'results');
+  mkdirSync(folder, {recursive: true});
+  writeFileSync(join(folder, name), text);
+  say(`wrote bench/results/${name}`);
+}
+
+function machineNotes(plan: Plan, load: {start: number; end: number}): string[] {
+  const notes = [
+    'CPU is read from /proc/PID/stat (utime+stime, 10 ms ticks) of the server process ' +
+      "and of the emulator's whole process group (gcloud's wrapper and the JVM), from " +
+      'just before the load generator starts to just after its last reply; peak RSS is ' +
+      "the server's VmHWM over its life (one fresh process per design and point).",
+    'A discards each message undecoded: its CPU per item is the cost of receiving alone.',
+    'The load generator shares the machine: on 2 cores it and the server each need ' +
+      'about one, and with the emulator (C, D) three processes compete, so items/s ' +
+      'of C and D are bounded by the machine as much as by the design.',
+    `Other sessions may have been using the machine: load average ${load.start.toFixed(2)} ` +
+      `at the start, ${load.end.toFixed(2)} at the end, on ${cpus().length} cores.`,
+  ];
+  for (const [design, cap] of Object.entries(plan.itemCaps)) {
+    notes.push(`${design} sends at most ${cap.toLocaleString('en-US')} items at any point, to bound its time.`);
+  }
+  return notes;
+}
+
+async function main(): Promise<number> {
+  // Off Google Cloud the auth library would probe the metadata server.
+  process.env.METADATA_SERVER_DETECTION ??= 'none';
+  const {plan, profile} = parseArgs(process.argv.slice(2));
+  if (profile) return profileB(plan);
+
+  const loadStart = loadavg()[0] ?? 0;
+  const startedMs = Date.now();
+  const measurements = await measureDesigns(plan);
+  const insertPath = await runInsertPath({
+    rows: plan.insertRows,
+    batchItems: plan.insertBatchItems,
+    timeCapMs: plan.timeCapMs,
+    say,
+  });
+  const loadEnd = loadavg()[0] ?? 0;
+
+  const results: BenchResults = {
+    date: new Date(startedMs).toISOString(),
+    quick: plan.quick,
+    machine: {
+      nproc: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      node: process.versions.node,
+      loadAverageStart: loadStart,
+      loadAverageEnd: loadEnd,
+    },
+    ratios: computeRatios(measurements, insertPath),
+    targets: RATIO_TARGETS,
+    measurements,
+    insertPath,
+    checks: computeChecks(measurements),
+    notes: machineNotes(plan, {start: loadStart, end: loadEnd}),
+  };
+  writeResult(`${plan.resultsName}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  if (!plan.quick) {
+    writeResult(`${plan.resultsName}.md`, renderMarkdown(results));
+    writeResult(`${plan.resultsName}.svg`, renderSvg(results));
+  }
+  say(`ratios: ${JSON.stringify(results.ratios)}`);
+  say(`took ${Math.round((Date.now() - startedMs) / 1000)} s`);
+
+  const failed = [
+    ...measurements.filter(m => m.outcome === 'failed').map(m => `${m.design} ${m.point}`),
+    ...insertPath.filter(m => m.outcome === 'failed').map(m => `insert ${m.mode}`),
+  ];
+  if (failed.length > 0) {
+    say(`failed: ${failed.join(', ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+// Clients of the emulators may keep handles open; the run is over.
+process.exit(await main());

@@ -1,0 +1,68 @@
+/**
+ * What a run measures: the issue's points, the caps that keep each point
+ * bounded in time, and the small version CI runs. Every limit of the
+ * benchmark is declared here, once.
+ */
+import type {Design, Point} from './results-model.js';
+import {DESIGNS} from './results-model.js';
+
+const KiB = 1024;
+
+/** A whole run's parameters. */
+export interface Plan {
+  quick: boolean;
+  designs: readonly Design[];
+  points: readonly Point[];
+  /** Longest one design may take at one point before it is skipped. */
+  timeCapMs: number;
+  /**
+   * Items a design may send at most at any point. D publishes one message
+   * per item into an emulator that takes a few thousand a second, so 10^6
+   * items would take many minutes; it is capped and the note says so.
+   */
+  itemCaps: Partial<Record<Design, number>>;
+  /** Distinct frames the load generator encodes and cycles through. */
+  distinctItems: number;
+  /** Rows sent through the function's insert path, and the bare client. */
+  insertRows: number;
+  /** Items per batch in the insert check, the gateway's default. */
+  insertBatchItems: number;
+  /** Where the JSON goes, relative to bench/results/. */
+  resultsName: string;
+}
+
+/** The full benchmark of `npm run bench`. */
+export const FULL_PLAN: Plan = {
+  quick: false,
+  designs: DESIGNS,
+  points: [
+    // The ratio point, also the 10^5 step of the item-count series.
+    {id: '1KiB x8', payloadBytes: KiB, streams: 8, items: 100_000},
+    {id: '1KiB x1', payloadBytes: KiB, streams: 1, items: 100_000},
+    {id: '1KiB x64', payloadBytes: KiB, streams: 64, items: 100_000},
+    {id: '100B x8', payloadBytes: 100, streams: 8, items: 100_000},
+    // 10^4 items of 64 KiB are 655 MB, as many bytes as 640,000 of 1 KiB.
+    {id: '64KiB x8', payloadBytes: 64 * KiB, streams: 8, items: 10_000},
+    {id: '10^4 items', payloadBytes: KiB, streams: 8, items: 10_000},
+    {id: '10^6 items', payloadBytes: KiB, streams: 8, items: 1_000_000},
+  ],
+  timeCapMs: 240_000,
+  itemCaps: {D: 100_000},
+  distinctItems: 256,
+  insertRows: 10_000,
+  insertBatchItems: 500,
+  resultsName: 'latest',
+};
+
+/** `npm run bench -- --quick`: one small point per design, for CI. */
+export const QUICK_PLAN: Plan = {
+  quick: true,
+  designs: DESIGNS,
+  points: [{id: '1KiB x8', payloadBytes: KiB, streams: 8, items: 2_000}],
+  timeCapMs: 60_000,
+  itemCaps: {},
+  distinctItems: 64,
+  insertRows: 500,
+  insertBatchItems: 500,
+  resultsName: 'quick',
+};
