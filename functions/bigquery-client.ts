@@ -3,6 +3,7 @@
  * goes through, so all writes share the same options.
  */
 import {BigQuery, type Table} from '@google-cloud/bigquery';
+import {emulatorAuthClient} from '../runtime/emulator-auth.js';
 import type {FunctionSettings} from './settings.js';
 import type {InsertRow} from './rows.js';
 
@@ -21,6 +22,9 @@ export function createBigQueryClient(settings: FunctionSettings): BigQuery {
   return new BigQuery({
     projectId: settings.projectId,
     apiEndpoint: settings.emulatorEndpoint ?? SERVICE_ENDPOINT,
+    ...(settings.emulatorEndpoint === undefined
+      ? {}
+      : {authClient: emulatorAuthClient()}),
     // The library reads a maxRetries of 0 as "use the default of 3".
     retryOptions:
       settings.insertRetries > 0

@@ -95,8 +95,13 @@ export function startProcess(
       const timer = setTimeout(() => managed.signal('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
-      // The leader may exit before its children (gcloud's wrapper does).
-      managed.signal('SIGKILL');
+      // The leader may exit before its children (gcloud's wrapper does):
+      // kill the rest and wait until the group is gone, so its ports are
+      // free once stop() resolves.
+      const deadline = Date.now() + graceMs;
+      while (managed.signal('SIGKILL') && Date.now() < deadline) {
+        await sleep(20);
+      }
     },
   };
   live.add(managed);

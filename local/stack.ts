@@ -9,6 +9,7 @@ import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
 import {BigQuery} from '@google-cloud/bigquery';
 import {ensureTables} from '../functions/tables.js';
+import {emulatorAuthClient} from '../runtime/emulator-auth.js';
 import {
   startBigQueryEmulator,
   startPubSubEmulator,
@@ -82,6 +83,7 @@ export async function startStack(
     const bigqueryClient = new BigQuery({
       projectId: settings.projectId,
       apiEndpoint: bigqueryEndpoint,
+      authClient: emulatorAuthClient(),
     });
     say(`creating dataset ${settings.dataset}, its tables and view`);
     await ensureTables(bigqueryClient, {
@@ -155,20 +157,21 @@ async function startFunction(
   echo: boolean,
 ): Promise<ManagedProcess> {
   const root = repoRoot();
+  // functions/main.ts serves the framework's own handler (the same push
+  // body to CloudEvent conversion as the deployed runtime) on loopback only.
   const fn = startProcess(
     'function',
     process.execPath,
-    [
-      join(
-        root,
-        'node_modules/@google-cloud/functions-framework/build/src/main.js',
-      ),
-      `--source=${join(root, 'dist/functions/index.js')}`,
-      '--target=ingestBatch',
-      '--signature-type=cloudevent',
-      `--port=${settings.functionPort}`,
-    ],
-    {env: {...env, PORT: String(settings.functionPort)}, cwd: root, echo},
+    [join(root, 'dist/functions/main.js')],
+    {
+      env: {
+        ...env,
+        PORT: String(settings.functionPort),
+        FUNCTION_HOST: '127.0.0.1',
+      },
+      cwd: root,
+      echo,
+    },
   );
   await waitUntilReady(
     fn,

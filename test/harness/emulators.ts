@@ -7,6 +7,7 @@
  * the tests cope with each, are listed in docs/emulator-gaps.md.
  */
 import {BigQuery} from '@google-cloud/bigquery';
+import {emulatorAuthClient} from '../../runtime/emulator-auth.js';
 import {
   EMULATOR_PROJECT,
   startBigQueryEmulator,
@@ -72,6 +73,7 @@ export function bigQueryClient(endpoint: string, projectId: string) {
   return new BigQuery({
     projectId,
     apiEndpoint: endpoint,
+    authClient: emulatorAuthClient(),
     autoRetry: false,
     maxRetries: 0,
   });
