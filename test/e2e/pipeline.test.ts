@@ -2,7 +2,10 @@ import {after, before, describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {randomUUID} from 'node:crypto';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {execFile} from 'node:child_process';
+import {existsSync} from 'node:fs';
 import {join} from 'node:path';
+import {promisify} from 'node:util';
 import {
   credentials,
   loadPackageDefinition,
@@ -28,6 +31,7 @@ import {resolveLocalSettings} from '../../local/settings.js';
 import {startStack, type RunningStack} from '../../local/stack.js';
 
 const DELIVERY_TIMEOUT_MS = 60_000;
+const execFileAsync = promisify(execFile);
 
 let stack: RunningStack;
 let storage: BytesStorage;
@@ -177,6 +181,62 @@ describe('the pipeline, producer to BigQuery', () => {
       ],
     );
   });
+});
+
+describe('grpcurl, a Go client, through server reflection', () => {
+  const grpcurl = join(repoRoot(), '.tools', 'bin', 'grpcurl');
+  // Outside CI a missing grpcurl skips; in CI it must be there to fail.
+  const missing =
+    !existsSync(grpcurl) && process.env.CI !== 'true'
+      ? 'run scripts/install-grpcurl.sh'
+      : false;
+
+  it(
+    'lists the service and streams as the README shows',
+    {skip: missing},
+    async () => {
+      const key = `grpcurl-${randomUUID()}`;
+      const listed = await execFileAsync(grpcurl, [
+        '-plaintext',
+        stack.endpoints.gateway,
+        'list',
+      ]);
+      const streamed = await new Promise<string>((resolve, reject) => {
+        const child = execFile(
+          grpcurl,
+          [
+            '-plaintext',
+            '-H',
+            `idempotency-key: ${key}`,
+            '-d',
+            '@',
+            stack.endpoints.gateway,
+            'items.ItemHandler/Stream',
+          ],
+          {timeout: 20_000},
+          (err, stdout) => (err ? reject(err) : resolve(stdout)),
+        );
+        child.stdin?.end(
+          '{"createdAt": "2026-12-03T10:11:12.123456Z", "payload": "aGVsbG8="}\n' +
+            '{"createdAt": "2026-12-03T11:11:12+01:00", "payload": ""}\n',
+        );
+      });
+      const rows = await viewRows([key], 2);
+
+      assert.match(listed.stdout, /^items\.ItemHandler$/m);
+      assert.deepEqual(JSON.parse(streamed), {id: key});
+      assert.deepEqual(
+        rows.map(row => [
+          Number(row.micros),
+          storedBytes(row.payload, storage).toString('utf8'),
+        ]),
+        [
+          [Date.UTC(2026, 11, 3, 10, 11, 12) * 1000 + 123_456, 'hello'],
+          [Date.UTC(2026, 11, 3, 10, 11, 12) * 1000, ''],
+        ],
+      );
+    },
+  );
 });
 
 interface PeerClient {
