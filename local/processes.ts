@@ -5,7 +5,7 @@
  * when a test fails or the run is interrupted.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {createServer} from 'node:net';
+import {connect, createServer} from 'node:net';
 import {once} from 'node:events';
 import {setTimeout as sleep} from 'node:timers/promises';
 
@@ -135,6 +135,43 @@ export async function waitUntilReady(
     `${managed.name} was not ready after ${timeoutMs} ms:\n` +
       managed.recentOutput.join('\n'),
   );
+}
+
+/** Whether a listener could bind `port` on 127.0.0.1 right now. */
+export async function isPortFree(port: number): Promise<boolean> {
+  const server = createServer();
+  server.listen(port, '127.0.0.1');
+  try {
+    await Promise.race([
+      once(server, 'listening'),
+      once(server, 'error').then(([err]) => Promise.reject(err)),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    server.close();
+  }
+}
+
+/**
+ * Whether something accepts connections on `port` of 127.0.0.1. A connect
+ * probe: unlike a trial bind, it cannot steal the port from a starting
+ * server.
+ */
+export async function isListening(port: number): Promise<boolean> {
+  const socket = connect(port, '127.0.0.1');
+  try {
+    await Promise.race([
+      once(socket, 'connect'),
+      once(socket, 'error').then(([err]) => Promise.reject(err)),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

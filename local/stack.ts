@@ -3,8 +3,6 @@
  * function and the gateway, started in order and stopped in reverse. Used by
  * `npm run local`, the demo and the end-to-end tests.
  */
-import {connect, createServer} from 'node:net';
-import {once} from 'node:events';
 import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
 import {BigQuery} from '@google-cloud/bigquery';
@@ -17,6 +15,8 @@ import {
 } from './emulators.js';
 import {repoRoot} from './paths.js';
 import {
+  isListening,
+  isPortFree,
   startProcess,
   waitUntilReady,
   type ManagedProcess,
@@ -242,43 +242,11 @@ async function assertPortsFree(settings: LocalSettings): Promise<void> {
     ['LOCAL_BIGQUERY_GRPC_PORT', settings.bigqueryGrpcPort],
   ];
   for (const [variable, port] of ports) {
-    if (!(await canListen(port))) {
+    if (!(await isPortFree(port))) {
       throw new PortInUseError(
         `port ${port} on 127.0.0.1 is already in use; stop what holds it ` +
           `or choose another with ${variable}=…`,
       );
     }
-  }
-}
-
-async function canListen(port: number): Promise<boolean> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  try {
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => Promise.reject(err)),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    server.close();
-  }
-}
-
-/** A TCP connect probe; unlike a bind, it cannot steal the port. */
-async function isListening(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1');
-  try {
-    await Promise.race([
-      once(socket, 'connect'),
-      once(socket, 'error').then(([err]) => Promise.reject(err)),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    socket.destroy();
   }
 }

@@ -4,27 +4,11 @@ import {spawn} from 'node:child_process';
 import {once} from 'node:events';
 import {createServer} from 'node:net';
 import {join} from 'node:path';
-import {freePort} from '../../local/processes.js';
+import {freePort, isPortFree} from '../../local/processes.js';
 import {repoRoot} from '../../local/paths.js';
 
 const READY_LINE = 'local stack ready';
 const START_TIMEOUT_MS = 90_000;
-
-async function portIsFree(port: number): Promise<boolean> {
-  const server = createServer();
-  server.listen(port, '127.0.0.1');
-  try {
-    await Promise.race([
-      once(server, 'listening'),
-      once(server, 'error').then(([err]) => Promise.reject(err)),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    server.close();
-  }
-}
 
 describe('npm run local', () => {
   it('starts, says it is ready, and on SIGINT leaves nothing listening', async () => {
@@ -60,10 +44,10 @@ describe('npm run local', () => {
       });
       void exited.then(() => resolve(false));
     });
-    const listeningWhileUp = await Promise.all(ports.map(portIsFree));
+    const listeningWhileUp = await Promise.all(ports.map(isPortFree));
     child.kill('SIGINT');
     const [code] = await exited;
-    const freeAfter = await Promise.all(ports.map(portIsFree));
+    const freeAfter = await Promise.all(ports.map(isPortFree));
 
     assert.ok(ready, `no ready line; output:\n${stdout}`);
     assert.match(stdout, new RegExp(`gateway\\s+grpc://127.0.0.1:${gateway}`));
