@@ -26,8 +26,7 @@ export function computeChecks(measurements: readonly Measurement[]): Checks {
   }
   return {
     cpuFlatness,
-    gatewayPeakRssMbAt64Streams:
-      ok('C', MEMORY_POINT)?.serverPeakRssMb ?? null,
+    gatewayPeakRssMbAt64Streams: ok('C', MEMORY_POINT)?.serverPeakRssMb ?? null,
   };
 }
 

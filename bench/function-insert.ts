@@ -17,7 +17,11 @@ import {BigQuery} from '@google-cloud/bigquery';
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {pino} from 'pino';
 import {EnvelopeBuilder} from '../envelope/envelope-builder.js';
-import {decodeBatch, encodeBatch, type EncodedBatch} from '../envelope/codec.js';
+import {
+  decodeBatch,
+  encodeBatch,
+  type EncodedBatch,
+} from '../envelope/codec.js';
 import {
   createBigQueryClient,
   tableInserter,

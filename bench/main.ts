@@ -6,16 +6,28 @@
  * Usage: node dist/bench/main.js [--quick] [--profile] [--designs=A,B,...]
  *   --quick    one small point per design and 500 rows of inserts, for CI;
  *              writes bench/results/quick.json only.
- *   --profile  runs design B at 1KiB x8 under node --cpu-prof and writes
- *              bench/results/profile-B.md (the top self-time functions).
+ *   --profile[=DESIGN[@POINT]]  runs one design at one point (B at 1KiB x8
+ *              by default) under node --cpu-prof and writes the top
+ *              self-time functions to bench/results/profile-*.md.
  *   --designs  measures only these designs (for development).
  * Exits 1 if any design or insert mode failed to complete, 2 on bad usage.
  */
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import {cpus, loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {PubSub} from '@google-cloud/pubsub';
-import {EMULATOR_PROJECT, startPubSubEmulator, type PubSubEmulator} from '../local/emulators.js';
+import {
+  EMULATOR_PROJECT,
+  startPubSubEmulator,
+  type PubSubEmulator,
+} from '../local/emulators.js';
 import {repoRoot} from '../local/paths.js';
 import {computeChecks} from './checks.js';
 import {summarizeProfile, type CpuProfile} from './cpu-profile.js';
@@ -25,23 +37,48 @@ import {FULL_PLAN, QUICK_PLAN, type Plan} from './plan.js';
 import {computeRatios, RATIO_POINT, RATIO_TARGETS} from './ratios.js';
 import {renderMarkdown} from './report-markdown.js';
 import {renderSvg} from './report-svg.js';
-import {DESIGNS, type BenchResults, type Design, type Measurement} from './results-model.js';
+import {
+  DESIGNS,
+  type BenchResults,
+  type Design,
+  type Measurement,
+} from './results-model.js';
 import {runPoint, type PointContext} from './run-point.js';
 
-const USAGE = 'usage: npm run bench -- [--quick] [--profile] [--designs=A,B,C,D]';
+const USAGE =
+  'usage: npm run bench -- [--quick] [--profile[=B@1KiB x8]] [--designs=A,B,C,D]';
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
-function parseArgs(args: string[]): {plan: Plan; profile: boolean} {
+/** A design and point to run under the profiler. */
+interface ProfileTarget {
+  design: Design;
+  point: string;
+}
+
+function parseArgs(args: string[]): {
+  plan: Plan;
+  profile: ProfileTarget | undefined;
+} {
   let plan = FULL_PLAN;
-  let profile = false;
+  let profile: ProfileTarget | undefined;
   let designs: Design[] | undefined;
   for (const arg of args) {
     if (arg === '--quick') plan = QUICK_PLAN;
-    else if (arg === '--profile') profile = true;
-    else if (arg.startsWith('--designs=')) {
+    else if (arg === '--profile') profile = {design: 'B', point: RATIO_POINT};
+    else if (arg.startsWith('--profile=')) {
+      const [design = '', point = RATIO_POINT] = arg
+        .slice('--profile='.length)
+        .split('@');
+      if (!(DESIGNS as readonly string[]).includes(design)) {
+        usageExit(`unknown design ${design}`);
+      }
+      profile = {design: design as Design, point};
+    } else if (arg.startsWith('--designs=')) {
       const names = arg.slice('--designs='.length).split(',');
-      const unknown = names.filter(n => !(DESIGNS as readonly string[]).includes(n));
+      const unknown = names.filter(
+        n => !(DESIGNS as readonly string[]).includes(n),
+      );
       if (unknown.length > 0) usageExit(`unknown design ${unknown.join(', ')}`);
       designs = names as Design[];
     } else usageExit(`unknown argument ${arg}`);
@@ -65,7 +102,11 @@ async function startEmulator(plan: Plan): Promise<PubSubEmulator | undefined> {
   }
 }
 
-function pointContext(plan: Plan, emulator: PubSubEmulator | undefined, label: () => string): PointContext {
+function pointContext(
+  plan: Plan,
+  emulator: PubSubEmulator | undefined,
+  label: () => string,
+): PointContext {
   const pgrp = emulator?.process?.child.pid;
   const pubsub =
     emulator === undefined
@@ -74,7 +115,10 @@ function pointContext(plan: Plan, emulator: PubSubEmulator | undefined, label: (
   let lastProgressMs = 0;
   return {
     projectId: EMULATOR_PROJECT,
-    pubsub: emulator === undefined || pgrp === undefined ? undefined : {host: emulator.host, pgrp},
+    pubsub:
+      emulator === undefined || pgrp === undefined
+        ? undefined
+        : {host: emulator.host, pgrp},
     async createTopic(name) {
       if (pubsub === undefined) throw new Error('no Pub/Sub emulator');
       const [topic] = await pubsub.createTopic(name);
@@ -83,11 +127,14 @@ function pointContext(plan: Plan, emulator: PubSubEmulator | undefined, label: (
     timeCapMs: plan.timeCapMs,
     itemCaps: plan.itemCaps,
     distinctItems: plan.distinctItems,
+    warmupBytes: plan.warmupBytes,
     onProgress(itemsSent, items) {
       // One line every few seconds is enough to see that it moves.
       if (Date.now() - lastProgressMs < 5_000) return;
       lastProgressMs = Date.now();
-      say(`${label()}: ${itemsSent.toLocaleString('en-US')} / ${items.toLocaleString('en-US')} items sent`);
+      say(
+        `${label()}: ${itemsSent.toLocaleString('en-US')} / ${items.toLocaleString('en-US')} items sent`,
+      );
     },
   };
 }
@@ -97,7 +144,9 @@ function describe(m: Measurement): string {
   return (
     `${formatFigure(m.itemsPerSecond)} items/s, ` +
     `server ${formatFigure(m.serverCpuUsPerItem)} µs/item` +
-    (m.emulatorCpuUsPerItem === undefined ? '' : `, emulator ${formatFigure(m.emulatorCpuUsPerItem)} µs/item`) +
+    (m.emulatorCpuUsPerItem === undefined
+      ? ''
+      : `, emulator ${formatFigure(m.emulatorCpuUsPerItem)} µs/item`) +
     `, peak RSS ${formatFigure(m.serverPeakRssMb)} MB` +
     (m.note === undefined ? '' : ` (${m.note})`)
   );
@@ -126,31 +175,38 @@ async function measureDesigns(plan: Plan): Promise<Measurement[]> {
   return measurements;
 }
 
-async function profileB(plan: Plan): Promise<number> {
-  const point = plan.points.find(p => p.id === RATIO_POINT);
-  if (point === undefined) throw new Error(`no ${RATIO_POINT} point`);
+async function profileRun(plan: Plan, target: ProfileTarget): Promise<number> {
+  const point = plan.points.find(p => p.id === target.point);
+  if (point === undefined) usageExit(`no point ${target.point}`);
   const folder = mkdtempSync(join(tmpdir(), 'bench-profile-'));
-  let label = 'B profile';
+  const label = `${target.design} ${point.id} under --cpu-prof`;
+  const emulator =
+    target.design === 'C' || target.design === 'D'
+      ? await startEmulator({...plan, designs: [target.design]})
+      : undefined;
   const context = {
-    ...pointContext(plan, undefined, () => label),
+    ...pointContext(plan, emulator, () => label),
     nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${folder}`],
   };
-  label = `B ${point.id} under --cpu-prof`;
   say(`${label}: starting`);
-  const m = await runPoint('B', point, context);
+  const m = await runPoint(target.design, point, context);
+  await emulator?.stop();
   say(`${label}: ${describe(m)}`);
   const file = readdirSync(folder).find(name => name.endsWith('.cpuprofile'));
   if (file === undefined) {
     say('no .cpuprofile was written');
     return 1;
   }
-  const profile = JSON.parse(readFileSync(join(folder, file), 'utf8')) as CpuProfile;
+  const profile = JSON.parse(
+    readFileSync(join(folder, file), 'utf8'),
+  ) as CpuProfile;
   rmSync(folder, {recursive: true, force: true});
   const summary = summarizeProfile(profile, 25);
   const lines = [
-    `# CPU profile of design B at ${point.id}`,
+    `# CPU profile of design ${target.design} at ${point.id}`,
     '',
-    `${new Date().toISOString()}, ${point.items} items; the whole process's life, ` +
+    `${new Date().toISOString()}, ${point.items} items after the warm-up; ` +
+      "the whole process's life, " +
       `${formatFigure(summary.totalMs)} ms of samples. Server CPU under the profiler: ` +
       `${formatFigure(m.serverCpuUsPerItem)} µs/item.`,
     '',
@@ -158,16 +214,23 @@ async function profileB(plan: Plan): Promise<number> {
     '',
     '| area | self ms | % |',
     '|---|---|---|',
-    ...summary.areas.map(a => `| ${a.name} | ${formatFigure(a.selfMs)} | ${a.percent.toFixed(1)} |`),
+    ...summary.areas.map(
+      a =>
+        `| ${a.name} | ${formatFigure(a.selfMs)} | ${a.percent.toFixed(1)} |`,
+    ),
     '',
     '## Top functions by self time',
     '',
     '| function | self ms | % |',
     '|---|---|---|',
-    ...summary.functions.map(f => `| \`${f.name}\` | ${formatFigure(f.selfMs)} | ${f.percent.toFixed(1)} |`),
+    ...summary.functions.map(
+      f =>
+        `| \`${f.name}\` | ${formatFigure(f.selfMs)} | ${f.percent.toFixed(1)} |`,
+    ),
     '',
   ];
-  writeResult('profile-B.md', lines.join('\n'));
+  const name = `profile-${target.design}-${point.id.replace(/\W+/g, '-')}.md`;
+  writeResult(name, lines.join('\n'));
   return m.outcome === 'ok' ? 0 : 1;
 }
 
@@ -178,7 +241,10 @@ function writeResult(name: string, text: string): void {
   say(`wrote bench/results/${name}`);
 }
 
-function machineNotes(plan: Plan, load: {start: number; end: number}): string[] {
+function machineNotes(
+  plan: Plan,
+  load: {start: number; end: number},
+): string[] {
   const notes = [
     'CPU is read from /proc/PID/stat (utime+stime, 10 ms ticks) of the server process ' +
       "and of the emulator's whole process group (gcloud's wrapper and the JVM), from " +
@@ -192,7 +258,9 @@ function machineNotes(plan: Plan, load: {start: number; end: number}): string[] 
       `at the start, ${load.end.toFixed(2)} at the end, on ${cpus().length} cores.`,
   ];
   for (const [design, cap] of Object.entries(plan.itemCaps)) {
-    notes.push(`${design} sends at most ${cap.toLocaleString('en-US')} items at any point, to bound its time.`);
+    notes.push(
+      `${design} sends at most ${cap.toLocaleString('en-US')} items at any point, to bound its time.`,
+    );
   }
   return notes;
 }
@@ -201,7 +269,7 @@ async function main(): Promise<number> {
   // Off Google Cloud the auth library would probe the metadata server.
   process.env.METADATA_SERVER_DETECTION ??= 'none';
   const {plan, profile} = parseArgs(process.argv.slice(2));
-  if (profile) return profileB(plan);
+  if (profile !== undefined) return profileRun(plan, profile);
 
   const loadStart = loadavg()[0] ?? 0;
   const startedMs = Date.now();
@@ -231,7 +299,10 @@ async function main(): Promise<number> {
     checks: computeChecks(measurements),
     notes: machineNotes(plan, {start: loadStart, end: loadEnd}),
   };
-  writeResult(`${plan.resultsName}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeResult(
+    `${plan.resultsName}.json`,
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
   if (!plan.quick) {
     writeResult(`${plan.resultsName}.md`, renderMarkdown(results));
     writeResult(`${plan.resultsName}.svg`, renderSvg(results));
@@ -240,8 +311,12 @@ async function main(): Promise<number> {
   say(`took ${Math.round((Date.now() - startedMs) / 1000)} s`);
 
   const failed = [
-    ...measurements.filter(m => m.outcome === 'failed').map(m => `${m.design} ${m.point}`),
-    ...insertPath.filter(m => m.outcome === 'failed').map(m => `insert ${m.mode}`),
+    ...measurements
+      .filter(m => m.outcome === 'failed')
+      .map(m => `${m.design} ${m.point}`),
+    ...insertPath
+      .filter(m => m.outcome === 'failed')
+      .map(m => `insert ${m.mode}`),
   ];
   if (failed.length > 0) {
     say(`failed: ${failed.join(', ')}`);

@@ -23,6 +23,11 @@ export interface Plan {
   itemCaps: Partial<Record<Design, number>>;
   /** Distinct frames the load generator encodes and cycles through. */
   distinctItems: number;
+  /**
+   * Payload bytes of an unmeasured first load (at most the point's items),
+   * so that V8's compilation is not counted per item.
+   */
+  warmupBytes: number;
   /** Rows sent through the function's insert path, and the bare client. */
   insertRows: number;
   /** Items per batch in the insert check, the gateway's default. */
@@ -49,6 +54,7 @@ export const FULL_PLAN: Plan = {
   timeCapMs: 240_000,
   itemCaps: {D: 100_000},
   distinctItems: 256,
+  warmupBytes: 20 * 1024 * KiB,
   insertRows: 10_000,
   insertBatchItems: 500,
   resultsName: 'latest',
@@ -62,6 +68,7 @@ export const QUICK_PLAN: Plan = {
   timeCapMs: 60_000,
   itemCaps: {},
   distinctItems: 64,
+  warmupBytes: 0,
   insertRows: 500,
   insertBatchItems: 500,
   resultsName: 'quick',

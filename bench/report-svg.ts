@@ -35,7 +35,10 @@ export function renderSvg(results: BenchResults): string {
       m => m.design === design && m.point === point && m.outcome === 'ok',
     );
   const throughput = points.map(point =>
-    DESIGNS.map(design => ({design, value: find(design, point)?.itemsPerSecond})),
+    DESIGNS.map(design => ({
+      design,
+      value: find(design, point)?.itemsPerSecond,
+    })),
   );
   const cpu = points.map(point =>
     DESIGNS.map(design => {
@@ -96,7 +99,8 @@ function panel(
   const totals = groups.flat().map(b => (b.value ?? 0) + (b.stacked ?? 0));
   const max = Math.max(1, ...totals);
   const axis = scale === 'linear' ? linearAxis(max) : logAxis(max);
-  const y = (value: number) => plotTop + plotHeight * (1 - axis.fraction(value));
+  const y = (value: number) =>
+    plotTop + plotHeight * (1 - axis.fraction(value));
 
   const out = [
     `<text x="${MARGIN.left}" y="${top + 24}" font-weight="bold">${escapeXml(title)}</text>`,
@@ -122,11 +126,20 @@ function panel(
         return;
       }
       const solidTop = y(bar.value);
-      out.push(rect(x, solidTop, barWidth - 2, y(0) - solidTop, COLORS[bar.design], 1));
+      out.push(
+        rect(x, solidTop, barWidth - 2, y(0) - solidTop, COLORS[bar.design], 1),
+      );
       if (bar.stacked !== undefined && bar.stacked > 0) {
         const stackTop = y(bar.value + bar.stacked);
         out.push(
-          rect(x, stackTop, barWidth - 2, solidTop - stackTop, COLORS[bar.design], 0.4),
+          rect(
+            x,
+            stackTop,
+            barWidth - 2,
+            solidTop - stackTop,
+            COLORS[bar.design],
+            0.4,
+          ),
         );
       }
     });

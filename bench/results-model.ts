@@ -107,7 +107,10 @@ export interface Checks {
    * the spread (largest over smallest, minus one, in %); target ≤ 10 %.
    */
   cpuFlatness: Partial<
-    Record<Design, {cpuUsPerItem: (number | null)[]; spreadPercent: number | null}>
+    Record<
+      Design,
+      {cpuUsPerItem: (number | null)[]; spreadPercent: number | null}
+    >
   >;
   /** Gateway (C) peak RSS at 64 streams; target ≤ 256 MB. */
   gatewayPeakRssMbAt64Streams: number | null;
