@@ -436,8 +436,13 @@ export async function tableRowCount(fault: FaultStack): Promise<number> {
   return Number(rows[0]?.n ?? 0);
 }
 
+/** An item's identity as text: stream id, '#', ordinal. */
 export function itemKey(streamId: string, ordinal: number): string {
   return `${streamId}#${ordinal}`;
+}
+
+function streamOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('#'));
 }
 
 /** What the client knows of one stream after a test's attempts. */
@@ -478,7 +483,7 @@ export interface Ledger {
   missing: string[];
   /** Items the view holds more than once. */
   duplicates: string[];
-  /** Items in the view no stream of the test ever had. */
+  /** Items of the test's streams in the view at ordinals never sent. */
   unknown: string[];
   /** Items stored, acknowledged or not. */
   stored: number;
@@ -503,6 +508,7 @@ export async function settleLedger(
       Array.from({length: s.itemCount}, (_, i) => itemKey(s.key, i)),
     ),
   );
+  const streamIds = new Set(streams.map(s => s.key));
   const deadline = Date.now() + timeoutMs;
   let copies = await viewCopies(fault);
   while (acknowledged.some(key => !copies.has(key)) && Date.now() < deadline) {
@@ -514,7 +520,7 @@ export async function settleLedger(
     missing: acknowledged.filter(key => !copies.has(key)),
     duplicates: ours.filter(([, n]) => n > 1).map(([key]) => key),
     unknown: [...copies.keys()].filter(
-      key => !known.has(key) && !key.startsWith('warm-'),
+      key => streamIds.has(streamOf(key)) && !known.has(key),
     ),
     stored: ours.length,
     acknowledged: acknowledged.length,
