@@ -4,6 +4,7 @@
  * server's and emulator's CPU read from /proc before and after the load.
  */
 import {join} from 'node:path';
+import {setTimeout as sleep} from 'node:timers/promises';
 import {repoRoot} from '../local/paths.js';
 import {startProcess} from '../local/processes.js';
 import type {LoadReport, LoadSpec} from './load-generator.js';
@@ -11,6 +12,13 @@ import {percentile} from './percentiles.js';
 import {groupCpuUs, processCpuUs, processPeakRssBytes} from './proc-stats.js';
 import type {Design, Measurement, Point} from './results-model.js';
 import {startServer} from './server-runner.js';
+
+/**
+ * Time for log lines the server wrote to reach us through the pipe before
+ * they are counted; without it the batches of the last moments of a load
+ * are counted in the next, or not at all.
+ */
+const OUTPUT_SETTLE_MS = 500;
 
 /** What a point run needs beyond the design and the point. */
 export interface PointContext {
@@ -90,6 +98,7 @@ export async function runPoint(
         {...context, onProgress: () => {}},
       );
       if ('timedOut' in warmup) throw new Error('the warm-up timed out');
+      await sleep(OUTPUT_SETTLE_MS);
     }
 
     const emulatorPgrp = usesPubSub ? context.pubsub?.pgrp : undefined;
@@ -114,6 +123,7 @@ export async function runPoint(
     const peakRssBytes = processPeakRssBytes(server.pid);
     const emulatorAfterUs =
       emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+    await sleep(OUTPUT_SETTLE_MS);
     const batches = server.batchesLogged() - batchesBefore;
     const summary = await server.stop();
 
