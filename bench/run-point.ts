@@ -77,11 +77,12 @@ export async function runPoint(
     nodeFlags: context.nodeFlags,
   });
 
+  let warmupItems = 0;
   try {
     // A first load lets V8 compile the hot paths and grpc-js set up its
     // connection state; without it CPU per item at 10^4 items measures the
     // JIT more than the design.
-    const warmupItems = Math.min(
+    warmupItems = Math.min(
       items,
       Math.ceil(context.warmupBytes / point.payloadBytes),
     );
@@ -141,7 +142,8 @@ export async function runPoint(
     const seconds = load.elapsedMs / 1000;
     const messages =
       design === 'D'
-        ? summary?.published
+        ? // D's count runs from its start, the warm-up included.
+          (summary?.published ?? warmupItems) - warmupItems
         : design === 'A'
           ? undefined
           : batches;
