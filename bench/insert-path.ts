@@ -23,6 +23,8 @@ export async function runInsertPath(options: {
   say: (line: string) => void;
 }): Promise<InsertMeasurement[]> {
   const modes = ['function', 'bare'] as const;
+  // A partial run with --no-insert.
+  if (options.rows === 0) return [];
   let emulator;
   try {
     emulator = await startBigQueryEmulator();

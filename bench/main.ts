@@ -10,6 +10,9 @@
  *              by default) under node --cpu-prof and writes the top
  *              self-time functions to bench/results/profile-*.md.
  *   --designs  measures only these designs (for development).
+ *   --points=ID,ID  only these points; --no-insert skips the insert path,
+ *              --only-insert runs nothing else. Any of these three or
+ *              --designs writes bench/results/partial.json only.
  * Exits 1 if any design or insert mode failed to complete, 2 on bad usage.
  */
 import {
@@ -46,7 +49,8 @@ import {
 import {runPoint, type PointContext} from './run-point.js';
 
 const USAGE =
-  'usage: npm run bench -- [--quick] [--profile[=B@1KiB x8]] [--designs=A,B,C,D]';
+  'usage: npm run bench -- [--quick] [--profile[=B@1KiB x8]] ' +
+  "[--designs=A,B,C,D] [--points='1KiB x8,...'] [--no-insert|--only-insert]";
 
 const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
 
@@ -63,6 +67,8 @@ function parseArgs(args: string[]): {
   let plan = FULL_PLAN;
   let profile: ProfileTarget | undefined;
   let designs: Design[] | undefined;
+  let points: string[] | undefined;
+  let insert: 'with' | 'without' | 'only' = 'with';
   for (const arg of args) {
     if (arg === '--quick') plan = QUICK_PLAN;
     else if (arg === '--profile') profile = {design: 'B', point: RATIO_POINT};
@@ -81,9 +87,30 @@ function parseArgs(args: string[]): {
       );
       if (unknown.length > 0) usageExit(`unknown design ${unknown.join(', ')}`);
       designs = names as Design[];
-    } else usageExit(`unknown argument ${arg}`);
+    } else if (arg.startsWith('--points=')) {
+      points = arg.slice('--points='.length).split(',');
+      const known = plan.points.map(p => p.id);
+      const unknown = points.filter(id => !known.includes(id));
+      if (unknown.length > 0) usageExit(`unknown point ${unknown.join(', ')}`);
+    } else if (arg === '--no-insert') insert = 'without';
+    else if (arg === '--only-insert') insert = 'only';
+    else usageExit(`unknown argument ${arg}`);
   }
-  return {plan: designs === undefined ? plan : {...plan, designs}, profile};
+  const partial =
+    designs !== undefined || points !== undefined || insert !== 'with';
+  if (!partial) return {plan, profile};
+  // A partial run (development) never overwrites the full results.
+  return {
+    plan: {
+      ...plan,
+      designs: insert === 'only' ? [] : (designs ?? plan.designs),
+      points: plan.points.filter(p => points?.includes(p.id) ?? true),
+      insertRows: insert === 'without' ? 0 : plan.insertRows,
+      resultsName: plan.quick ? plan.resultsName : 'partial',
+      partial: true,
+    },
+    profile,
+  };
 }
 
 function usageExit(problem: string): never {
@@ -303,7 +330,7 @@ async function main(): Promise<number> {
     `${plan.resultsName}.json`,
     `${JSON.stringify(results, null, 2)}\n`,
   );
-  if (!plan.quick) {
+  if (!plan.quick && plan.partial !== true) {
     writeResult(`${plan.resultsName}.md`, renderMarkdown(results));
     writeResult(`${plan.resultsName}.svg`, renderSvg(results));
   }

@@ -34,6 +34,11 @@ export interface Plan {
   insertBatchItems: number;
   /** Where the JSON goes, relative to bench/results/. */
   resultsName: string;
+  /**
+   * Only some designs, points or the insert path (--designs, --points,
+   * --no-insert, --only-insert): JSON to partial.json, no table or chart.
+   */
+  partial?: boolean;
 }
 
 /** The full benchmark of `npm run bench`. */
