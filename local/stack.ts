@@ -105,7 +105,7 @@ export async function startStack(
     const functionUrl =
       `http://127.0.0.1:${settings.functionPort}` +
       `/projects/${settings.projectId}/topics/${settings.topic}`;
-    await createPubSubResources(settings, pubsub, functionUrl);
+    await createPubSubResources(settings, functionUrl);
 
     say('starting the gateway');
     const gateway = await startGateway(settings, env, echo);
@@ -201,14 +201,18 @@ async function startGateway(
   return gateway;
 }
 
-async function createPubSubResources(
+/**
+ * Creates the topics and subscriptions on the stack's Pub/Sub emulator. The
+ * emulator keeps them in memory only, so a test that restarts it calls this
+ * again, as an operator would recreate them.
+ */
+export async function createPubSubResources(
   settings: LocalSettings,
-  pubsub: Emulator,
   functionUrl: string,
 ): Promise<void> {
   const client = new PubSub({
     projectId: settings.projectId,
-    apiEndpoint: `127.0.0.1:${pubsub.port}`,
+    apiEndpoint: `127.0.0.1:${settings.pubsubPort}`,
   });
   try {
     const [topic] = await client.createTopic(settings.topic);

@@ -9,7 +9,6 @@
 import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {credentials, Metadata, status} from '@grpc/grpc-js';
-import {PubSub} from '@google-cloud/pubsub';
 import {ItemHandlerClient, type ItemMessage} from '../../generated/items.js';
 import {ITEMS_ACCEPTED_TRAILER} from '../../gateway/status.js';
 import {startPubSubEmulator, type Emulator} from '../../local/emulators.js';
@@ -24,7 +23,11 @@ import {
   resolveLocalSettings,
   type LocalSettings,
 } from '../../local/settings.js';
-import {startStack, type RunningStack} from '../../local/stack.js';
+import {
+  createPubSubResources,
+  startStack,
+  type RunningStack,
+} from '../../local/stack.js';
 
 const READY_TIMEOUT_MS = 60_000;
 /** How long a test waits for acknowledged items to reach the view. */
@@ -213,36 +216,6 @@ function collectLogs(
       }
     }
   });
-}
-
-/** The same resources local/stack.ts creates, for a restarted emulator. */
-async function createPubSubResources(
-  settings: LocalSettings,
-  functionUrl: string,
-): Promise<void> {
-  const client = new PubSub({
-    projectId: settings.projectId,
-    apiEndpoint: `127.0.0.1:${settings.pubsubPort}`,
-  });
-  try {
-    const [topic] = await client.createTopic(settings.topic);
-    const [deadLetter] = await client.createTopic(settings.deadLetterTopic);
-    await deadLetter.createSubscription(settings.deadLetterSubscription);
-    await topic.createSubscription(settings.subscription, {
-      pushConfig: {pushEndpoint: functionUrl},
-      ackDeadlineSeconds: settings.ackDeadlineSeconds,
-      retryPolicy: {
-        minimumBackoff: {seconds: settings.minRetryDelaySeconds},
-        maximumBackoff: {seconds: settings.maxRetryDelaySeconds},
-      },
-      deadLetterPolicy: {
-        deadLetterTopic: deadLetter.name,
-        maxDeliveryAttempts: settings.maxDeliveryAttempts,
-      },
-    });
-  } finally {
-    await client.close();
-  }
 }
 
 async function httpAnswers(url: string): Promise<boolean> {
