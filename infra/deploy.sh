@@ -50,11 +50,6 @@ readonly FUNCTION_RUNTIME=nodejs24
 IMAGE=''
 FUNCTION_SOURCE=''
 
-usage() {
-  sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-2}"
-}
-
 parse_arguments() {
   local only=''
   while (($# > 0)); do

@@ -19,6 +19,13 @@ DRY_RUN_ASSUMES_PRESENT=false
 # stdout is captured; fd 3 stays the script's own stdout.
 exec 3>&1
 
+# Prints the calling script's usage header (its comment block) and exits
+# with $1, 2 by default.
+usage() {
+  sed -n '3,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
+  exit "${1:-2}"
+}
+
 # ---------------------------------------------------------------------------
 # Settings. Precedence: environment, then the settings file, then the default
 # below. Every name here is documented in settings.env.example; a test keeps

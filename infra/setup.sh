@@ -31,11 +31,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 readonly STEPS=(apis registry accounts pubsub bigquery iam)
 
-usage() {
-  sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-2}"
-}
-
 parse_arguments() {
   local only=''
   while (($# > 0)); do

@@ -29,11 +29,6 @@ DRY_RUN_ASSUMES_PRESENT=true
 ASSUME_YES=false
 KEEP_DATA=false
 
-usage() {
-  sed -n '3,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
-  exit "${1:-2}"
-}
-
 parse_arguments() {
   while (($# > 0)); do
     case "$1" in
