@@ -4,7 +4,7 @@
  * go through both:
  *
  * - function: each batch, as the CloudEvent the function receives, through
- *   createIngestHandler with the function's client and tableInserter, so
+ *   createIngestHandler with the function's client and tableInserters, so
  *   decoding, row building, request splitting and classification all count;
  * - bare: the same rows, built before the clock starts, split into the same
  *   requests, sent with table.insert by a client with default options.
@@ -22,10 +22,7 @@ import {
   encodeBatch,
   type EncodedBatch,
 } from '../envelope/codec.js';
-import {
-  createBigQueryClient,
-  tableInserter,
-} from '../functions/bigquery-client.js';
+import {tableInserters} from '../functions/bigquery-client.js';
 import {createIngestHandler} from '../functions/ingest-handler.js';
 import {splitInsertRequests} from '../functions/insert-requests.js';
 import {itemRows, type InsertRow} from '../functions/rows.js';
@@ -97,17 +94,9 @@ async function runFunction(
     level: 'info',
     destination: pino.destination({dest: '/dev/null', sync: false}),
   });
-  const dataset = createBigQueryClient(settings).dataset(settings.dataset);
   const handler = createIngestHandler({
     settings,
-    insertItems: tableInserter(
-      dataset.table(settings.table),
-      settings.insertTimeoutMs,
-    ),
-    insertDeadLetters: tableInserter(
-      dataset.table(settings.errorsTable),
-      settings.insertTimeoutMs,
-    ),
+    ...tableInserters(settings),
     logger,
   });
   const events = batches.map((batch, index) => pushEvent(batch, index));

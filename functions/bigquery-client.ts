@@ -94,3 +94,24 @@ async function withDeadline(
     clearTimeout(timer);
   }
 }
+
+/**
+ * The two insert functions the handler writes through, for the configured
+ * tables: index.ts and the benchmark wire the handler the same way.
+ */
+export function tableInserters(settings: FunctionSettings): {
+  insertItems: InsertRequestFn;
+  insertDeadLetters: InsertRequestFn;
+} {
+  const dataset = createBigQueryClient(settings).dataset(settings.dataset);
+  return {
+    insertItems: tableInserter(
+      dataset.table(settings.table),
+      settings.insertTimeoutMs,
+    ),
+    insertDeadLetters: tableInserter(
+      dataset.table(settings.errorsTable),
+      settings.insertTimeoutMs,
+    ),
+  };
+}

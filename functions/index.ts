@@ -8,7 +8,7 @@
 import * as functions from '@google-cloud/functions-framework';
 import {createLogger} from '../runtime/logger.js';
 import {SettingError} from '../runtime/settings.js';
-import {createBigQueryClient, tableInserter} from './bigquery-client.js';
+import {tableInserters} from './bigquery-client.js';
 import {createIngestHandler} from './ingest-handler.js';
 import {resolveFunctionSettings, type FunctionSettings} from './settings.js';
 
@@ -31,22 +31,9 @@ const logger = createLogger({
   project: settings.projectId,
   level: settings.logLevel,
 });
-const dataset = createBigQueryClient(settings).dataset(settings.dataset);
-
 functions.cloudEvent(
   FUNCTION_TARGET,
-  createIngestHandler({
-    settings,
-    insertItems: tableInserter(
-      dataset.table(settings.table),
-      settings.insertTimeoutMs,
-    ),
-    insertDeadLetters: tableInserter(
-      dataset.table(settings.errorsTable),
-      settings.insertTimeoutMs,
-    ),
-    logger,
-  }),
+  createIngestHandler({settings, ...tableInserters(settings), logger}),
 );
 
 logger.info(
