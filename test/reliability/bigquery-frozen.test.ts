@@ -52,6 +52,7 @@ describe('BigQuery emulator frozen during delivery', () => {
           fault.functionLogs.filter(l => l.message === INSERT_FAILED).length >=
           2,
         'two failed deliveries',
+        30_000,
       );
     } finally {
       fault.stack.bigquery.resume();

@@ -29,6 +29,8 @@ import {
   type RunningStack,
 } from '../../local/stack.js';
 
+export {until} from '../harness/wait.js';
+
 const READY_TIMEOUT_MS = 60_000;
 /** How long a test waits for acknowledged items to reach the view. */
 export const DELIVERY_TIMEOUT_MS = 90_000;
@@ -498,19 +500,6 @@ export async function settleLedger(
     stored: ours.length,
     acknowledged: acknowledged.length,
   };
-}
-
-/** Resolves once `condition` holds; fails after `timeoutMs`. */
-export async function until(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(20);
-  }
 }
 
 /** A small item: createdAt with microseconds, a payload naming it. */

@@ -29,6 +29,8 @@ import type {BatchSink} from '../../../gateway/batcher.js';
 import type {EncodedBatch} from '../../../envelope/codec.js';
 import type {PubSubEmulator} from '../../harness/emulators.js';
 
+export {until} from '../../harness/wait.js';
+
 /** How one stream ended, as the client saw it. */
 export interface StreamOutcome {
   code: status;
@@ -287,19 +289,6 @@ export function describeItems(
         Buffer.from(i.payload).toString('hex'),
     )
     .sort();
-}
-
-/** Waits until `condition` holds, failing after `timeoutMs`. */
-export async function until(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await sleep(10);
-  }
 }
 
 /** Resolves when `call` can take more writes or has closed. */
