@@ -10,7 +10,7 @@ import {startBigQueryEmulator} from '../local/emulators.js';
 import {repoRoot} from '../local/paths.js';
 import {startProcess} from '../local/processes.js';
 import type {InsertReport, InsertSpec} from './function-insert.js';
-import {groupCpuUs} from './proc-stats.js';
+import {cpuUsBetween, groupCpuSample} from './proc-stats.js';
 import type {InsertMeasurement} from './results-model.js';
 
 const DATASET = 'bench';
@@ -95,13 +95,13 @@ async function measure(
   child.child.stdout?.on('data', (chunk: Buffer) => {
     stdout += chunk.toString('utf8');
   });
-  const emulatorBeforeUs =
-    emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+  const emulatorBefore =
+    emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
   const timer = setTimeout(() => child.signal('SIGKILL'), timeCapMs);
   const code = await child.exited;
   clearTimeout(timer);
-  const emulatorAfterUs =
-    emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+  const emulatorAfter =
+    emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
   await child.stop();
 
   if (code !== 0) {
@@ -124,8 +124,8 @@ async function measure(
     // The child's set-up (building envelopes) costs the emulator nothing,
     // so its CPU over the child's life is the inserts' CPU.
     emulatorCpuUsPerRow:
-      emulatorBeforeUs === undefined || emulatorAfterUs === undefined
+      emulatorBefore === undefined || emulatorAfter === undefined
         ? undefined
-        : (emulatorAfterUs - emulatorBeforeUs) / report.rows,
+        : cpuUsBetween(emulatorBefore, emulatorAfter) / report.rows,
   };
 }

@@ -45,6 +45,7 @@ import {
   type BenchResults,
   type Design,
   type Measurement,
+  type Point,
 } from './results-model.js';
 import {runPoint, type PointContext} from './run-point.js';
 
@@ -185,6 +186,7 @@ async function measureDesigns(plan: Plan): Promise<Measurement[]> {
   const context = pointContext(plan, emulator, () => label);
   const measurements: Measurement[] = [];
   try {
+    await warmEmulator(plan, context, next => (label = next));
     // Point by point, all designs in turn: a change in the machine's load
     // then skews one point for every design alike, not one design.
     for (const point of plan.points) {
@@ -200,6 +202,27 @@ async function measureDesigns(plan: Plan): Promise<Measurement[]> {
     await emulator?.stop();
   }
   return measurements;
+}
+
+/** Runs C and D once, unrecorded, so the emulator's JIT is warm for all. */
+async function warmEmulator(
+  plan: Plan,
+  context: PointContext,
+  setLabel: (label: string) => void,
+): Promise<void> {
+  if (plan.emulatorWarmupItems === 0 || context.pubsub === undefined) return;
+  const point: Point = {
+    id: 'emulator warm-up',
+    payloadBytes: 1024,
+    streams: 8,
+    items: plan.emulatorWarmupItems,
+  };
+  for (const design of plan.designs.filter(d => d === 'C' || d === 'D')) {
+    setLabel(`${design} ${point.id}`);
+    say(`${design} ${point.id}: starting (not recorded)`);
+    const m = await runPoint(design, point, {...context, warmupBytes: 0});
+    if (m.outcome !== 'ok') say(`${design} ${point.id}: ${describe(m)}`);
+  }
 }
 
 async function profileRun(plan: Plan, target: ProfileTarget): Promise<number> {

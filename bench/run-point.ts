@@ -9,7 +9,12 @@ import {repoRoot} from '../local/paths.js';
 import {startProcess} from '../local/processes.js';
 import type {LoadReport, LoadSpec} from './load-generator.js';
 import {percentile} from './percentiles.js';
-import {groupCpuUs, processCpuUs, processPeakRssBytes} from './proc-stats.js';
+import {
+  cpuUsBetween,
+  groupCpuSample,
+  processCpuSample,
+  processPeakRssBytes,
+} from './proc-stats.js';
 import type {Design, Measurement, Point} from './results-model.js';
 import {startServer} from './server-runner.js';
 
@@ -81,11 +86,9 @@ export async function runPoint(
   try {
     // A first load lets V8 compile the hot paths and grpc-js set up its
     // connection state; without it CPU per item at 10^4 items measures the
-    // JIT more than the design.
-    warmupItems = Math.min(
-      items,
-      Math.ceil(context.warmupBytes / point.payloadBytes),
-    );
+    // JIT more than the design. It is the same for every item count, so
+    // the 10^4, 10^5 and 10^6 points differ only in what they measure.
+    warmupItems = Math.ceil(context.warmupBytes / point.payloadBytes);
     if (warmupItems > 0) {
       const warmup = await runLoad(
         {
@@ -103,9 +106,9 @@ export async function runPoint(
     }
 
     const emulatorPgrp = usesPubSub ? context.pubsub?.pgrp : undefined;
-    const cpuBeforeUs = processCpuUs(server.pid);
-    const emulatorBeforeUs =
-      emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+    const cpuBefore = processCpuSample(server.pid);
+    const emulatorBefore =
+      emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
     const batchesBefore = server.batchesLogged();
 
     const load = await runLoad(
@@ -120,10 +123,10 @@ export async function runPoint(
       context,
     );
 
-    const cpuAfterUs = processCpuUs(server.pid);
+    const cpuAfter = processCpuSample(server.pid);
     const peakRssBytes = processPeakRssBytes(server.pid);
-    const emulatorAfterUs =
-      emulatorPgrp === undefined ? undefined : groupCpuUs(emulatorPgrp);
+    const emulatorAfter =
+      emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
     await sleep(OUTPUT_SETTLE_MS);
     const batches = server.batchesLogged() - batchesBefore;
     const summary = await server.stop();
@@ -135,7 +138,7 @@ export async function runPoint(
         note: `did not finish ${items} items within ${context.timeCapMs / 1000} s`,
       };
     }
-    if (cpuBeforeUs === undefined || cpuAfterUs === undefined) {
+    if (cpuBefore === undefined || cpuAfter === undefined) {
       return {...base, note: 'the server exited during the load'};
     }
     const failed = load.streamsOk < point.streams;
@@ -158,13 +161,13 @@ export async function runPoint(
       megabytesPerSecond: load.payloadBytesSent / 1e6 / seconds,
       streamP50Ms: percentile(load.streamDurationsMs, 50),
       streamP99Ms: percentile(load.streamDurationsMs, 99),
-      serverCpuUsPerItem: (cpuAfterUs - cpuBeforeUs) / load.itemsSent,
+      serverCpuUsPerItem: cpuUsBetween(cpuBefore, cpuAfter) / load.itemsSent,
       serverPeakRssMb:
         peakRssBytes === undefined ? undefined : peakRssBytes / 2 ** 20,
       emulatorCpuUsPerItem:
-        emulatorBeforeUs === undefined || emulatorAfterUs === undefined
+        emulatorBefore === undefined || emulatorAfter === undefined
           ? undefined
-          : (emulatorAfterUs - emulatorBeforeUs) / load.itemsSent,
+          : cpuUsBetween(emulatorBefore, emulatorAfter) / load.itemsSent,
       messagesPerMillionItems:
         messages === undefined ? undefined : (messages / load.itemsSent) * 1e6,
       loadGeneratorCpuUsPerItem: load.cpuUs / load.itemsSent,

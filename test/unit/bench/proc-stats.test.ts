@@ -1,10 +1,13 @@
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  cpuUsBetween,
   groupPids,
   parsePeakRssBytes,
   parseProcStat,
-  processCpuUs,
+  parseSchedstatNs,
+  processCpuSample,
+  type CpuSample,
 } from '../../../bench/proc-stats.js';
 
 /** A /proc/PID/stat line with the given command, group, utime and stime. */
@@ -37,8 +40,61 @@ describe('parseProcStat', () => {
       statLine('x', process.pid, 0, 0).replace('4321', String(process.pid)),
     );
     assert.equal(own.pid, process.pid);
-    assert.ok((processCpuUs(process.pid) ?? -1) >= 0);
-    assert.equal(processCpuUs(2 ** 30), undefined);
+    assert.equal(processCpuSample(2 ** 30), undefined);
+  });
+});
+
+describe('CPU samples', () => {
+  const sample = (ticksUs: number, threads: [string, number][]): CpuSample => ({
+    ticksUs,
+    threadNs: new Map(threads),
+  });
+
+  it('reads nanoseconds on CPU from a schedstat line', () => {
+    assert.equal(parseSchedstatNs('196899891 58578579 336\n'), 196_899_891);
+    assert.throws(() => parseSchedstatNs('x y z'), /not a schedstat line/);
+  });
+
+  it('sums the threads, new ones included, while every old thread lives', () => {
+    const before = sample(10_000, [
+      ['1/1', 5_000_000],
+      ['1/2', 1_000_000],
+    ]);
+    const after = sample(20_000, [
+      ['1/1', 6_500_000],
+      ['1/2', 1_250_000],
+      ['1/3', 250_000],
+    ]);
+    assert.equal(cpuUsBetween(before, after), 2_000);
+  });
+
+  it('falls back to the ticks when a thread seen before has exited', () => {
+    const before = sample(10_000, [
+      ['1/1', 5_000_000],
+      ['1/2', 1_000_000],
+    ]);
+    const after = sample(30_000, [['1/1', 6_500_000]]);
+    assert.equal(cpuUsBetween(before, after), 20_000);
+  });
+
+  it('measures this process as process.cpuUsage() does', () => {
+    const before = processCpuSample(process.pid) ?? assert.fail('no sample');
+    const usageBefore = process.cpuUsage();
+    let spent = 0;
+    while (spent < 100_000) {
+      spent = process.cpuUsage(usageBefore).user;
+    }
+    const usage = process.cpuUsage(usageBefore);
+    const after = processCpuSample(process.pid) ?? assert.fail('no sample');
+
+    const measured = cpuUsBetween(before, after);
+    const reported = usage.user + usage.system;
+    // Both count every thread; they differ by the reads themselves and by
+    // the kernel's own rounding of utime.
+    assert.ok(
+      Math.abs(measured - reported) < 15_000,
+      `schedstat ${measured} µs, cpuUsage ${reported} µs`,
+    );
   });
 });
 
