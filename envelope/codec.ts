@@ -12,6 +12,7 @@ import {
   isContentEncoding,
   type ContentEncoding,
 } from './attributes.js';
+import type {BufferPool} from '../runtime/buffer-pool.js';
 import type {EnvelopeBuilder, EnvelopeEntry} from './envelope-builder.js';
 
 const gzipAsync = promisify(gzip);
@@ -43,14 +44,27 @@ export class EnvelopeError extends Error {
 
 /**
  * Encodes the builder's envelope. gzip runs on libuv's thread pool, off the
- * event loop that serves the gRPC streams.
+ * event loop that serves the gRPC streams. With `buffers`, the envelope is
+ * written into one of its buffers: for identity encoding the caller gives
+ * `data` back once the batch is published; a gzip input is given back here.
  */
 export async function encodeBatch(
   builder: EnvelopeBuilder,
   encoding: ContentEncoding,
+  buffers?: BufferPool,
 ): Promise<EncodedBatch> {
-  const raw = builder.finish();
-  const data = encoding === 'gzip' ? await gzipAsync(raw) : raw;
+  const raw =
+    buffers === undefined
+      ? builder.finish()
+      : builder.finish(bytes => buffers.take(bytes));
+  let data = raw;
+  if (encoding === 'gzip') {
+    try {
+      data = await gzipAsync(raw);
+    } finally {
+      buffers?.give(raw);
+    }
+  }
   return {
     data,
     attributes: {

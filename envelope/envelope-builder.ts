@@ -102,11 +102,13 @@ export class EnvelopeBuilder {
   /**
    * The envelope's protobuf bytes, exactly what the generated encoder
    * writes for the same items: every field in number order, fields holding
-   * their default value left out.
+   * their default value left out. `allocate` gives the buffer to write
+   * into (the gateway passes a pool's take); every one of its bytes is
+   * overwritten.
    */
-  finish(): Buffer {
+  finish(allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
     const total = this.encodedBytes;
-    const out = Buffer.allocUnsafe(total);
+    const out = allocate(total);
     let pos = 0;
 
     for (let i = 0; i < this.streamIds.length; i++) {

@@ -13,6 +13,7 @@ import {
 } from '../envelope/envelope-builder.js';
 import {encodeBatch, type EncodedBatch} from '../envelope/codec.js';
 import type {ContentEncoding} from '../envelope/attributes.js';
+import {BufferPool} from '../runtime/buffer-pool.js';
 import type {Logger} from '../runtime/logger.js';
 import {ITEM_OVERHEAD_BYTES} from './settings.js';
 import type {FlowControl} from './flow-control.js';
@@ -21,7 +22,9 @@ import type {FlowControl} from './flow-control.js';
 export interface BatchSink {
   /**
    * Publishes one batch as one message; resolves with its message id once
-   * it is durably accepted, rejects if it is not.
+   * it is durably accepted, rejects if it is not. `batch.data` is valid
+   * only until the returned promise settles: its buffer is then reused for
+   * a later batch, so a sink that keeps bytes (or views of them) copies.
    */
   publish(batch: EncodedBatch): Promise<string>;
 }
@@ -61,14 +64,24 @@ class OpenBatch {
   constructor(readonly seq: number) {}
 }
 
+/**
+ * Envelope buffers kept for reuse while idle. A few cover steady load (the
+ * publishes in flight at once); more in flight just allocate, as before.
+ */
+export const POOLED_ENVELOPES_MAX = 16;
+
 export class Batcher {
   /** The batch items go to; undefined until the next item arrives. */
   private open: OpenBatch | undefined;
   private nextSeq = 0;
   /** Publishes of closed batches not yet settled. */
   private readonly publishing = new Set<Promise<void>>();
+  /** Envelopes are at most maxBytes: one item larger cannot be accepted. */
+  private readonly envelopes: BufferPool;
 
-  constructor(private readonly options: BatcherOptions) {}
+  constructor(private readonly options: BatcherOptions) {
+    this.envelopes = new BufferPool(options.maxBytes, POOLED_ENVELOPES_MAX);
+  }
 
   /** Closed batches whose publish has not settled yet. */
   get publishingCount(): number {
@@ -149,11 +162,17 @@ export class Batcher {
     let failure: Error | undefined;
 
     try {
-      const encoded = await encodeBatch(batch.builder, compression);
-      const messageId = await withTimeout(
-        this.options.sink.publish(encoded),
-        publishTimeoutMs,
+      const encoded = await encodeBatch(
+        batch.builder,
+        compression,
+        this.envelopes,
       );
+      const published = this.options.sink.publish(encoded);
+      // The sink may still read the envelope after the timeout below gave
+      // up waiting, so it is reused only once the sink's own promise ends.
+      const reuse = () => this.envelopes.give(encoded.data);
+      published.then(reuse, reuse);
+      const messageId = await withTimeout(published, publishTimeoutMs);
       logger.info(
         {
           items,

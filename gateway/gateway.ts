@@ -45,6 +45,7 @@ export async function startGateway(
           topic: settings.topic,
           emulatorHost: settings.emulatorHost,
           publishTimeoutMs: settings.publishTimeoutMs,
+          batchMaxBytes: settings.batchMaxBytes,
           logger,
         })
       : undefined;

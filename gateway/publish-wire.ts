@@ -29,14 +29,22 @@ const ENTRY_VALUE = 2;
 const RESPONSE_MESSAGE_IDS = 1;
 
 /**
+ * Most bytes a request adds around the data: the topic path (at most ~300
+ * bytes: a 30-character project, a 255-character topic), tags, lengths and
+ * the envelope's three short attributes, with room to spare.
+ */
+export const REQUEST_OVERHEAD_MAX_BYTES = 4 * 1024;
+
+/**
  * PublishRequest{topic, messages: [{data, attributes}]}. `data` is copied
- * once, into the returned buffer; attributes go in the object's own order,
- * as protobufjs writes a map.
+ * once, into the buffer `allocate` gives (every byte of it is written);
+ * attributes go in the object's own order, as protobufjs writes a map.
  */
 export function encodePublishRequest(
   topicPath: string,
   data: Uint8Array,
   attributes: Readonly<Record<string, string>>,
+  allocate: (bytes: number) => Buffer = Buffer.allocUnsafe,
 ): Buffer {
   // Nested messages written with fork()/join() would copy `data` once per
   // level; instead the bytes around it are encoded apart and the three
@@ -69,10 +77,13 @@ export function encodePublishRequest(
     .finish();
 
   // header already ends with the data field's tag and length.
-  return Buffer.concat(
-    [header, data, trailer],
+  const out = allocate(
     header.byteLength + data.byteLength + trailer.byteLength,
   );
+  out.set(header, 0);
+  out.set(data, header.byteLength);
+  out.set(trailer, header.byteLength + data.byteLength);
+  return out;
 }
 
 /**

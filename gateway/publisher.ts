@@ -24,12 +24,14 @@ import {
 } from '@grpc/grpc-js';
 import {GoogleAuth} from 'google-auth-library';
 import type {EncodedBatch} from '../envelope/codec.js';
+import {BufferPool} from '../runtime/buffer-pool.js';
 import type {Logger} from '../runtime/logger.js';
 import type {BatchSink} from './batcher.js';
 import {
   decodePublishResponse,
   encodePublishRequest,
   PUBLISH_METHOD,
+  REQUEST_OVERHEAD_MAX_BYTES,
 } from './publish-wire.js';
 
 /** The service's global endpoint, as the client library defaults to. */
@@ -52,6 +54,12 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 300_000,
   'grpc.keepalive_timeout_ms': 20_000,
 };
+
+/**
+ * Request buffers kept for reuse while idle; as for the batcher's
+ * envelopes, a few cover the publishes in flight at once under load.
+ */
+export const POOLED_REQUESTS_MAX = 16;
 
 /**
  * Codes after which a publish may succeed if tried again: the set the
@@ -79,6 +87,8 @@ export interface PubSubSinkOptions {
   emulatorHost: string | undefined;
   /** Total time one batch may take, all attempts included. */
   publishTimeoutMs: number;
+  /** Largest envelope the batcher makes (BATCH_MAX_BYTES). */
+  batchMaxBytes: number;
   logger: Logger;
 }
 
@@ -88,9 +98,15 @@ export class PubSubSink implements BatchSink {
   private readonly topicPath: string;
   /** Sent with every call; lets the service route by topic. */
   private readonly metadata = new Metadata();
+  /** Request buffers, reused for the reasons given in buffer-pool.ts. */
+  private readonly requests: BufferPool;
 
   constructor(private readonly options: PubSubSinkOptions) {
     this.topicPath = `projects/${options.projectId}/topics/${options.topic}`;
+    this.requests = new BufferPool(
+      options.batchMaxBytes + REQUEST_OVERHEAD_MAX_BYTES,
+      POOLED_REQUESTS_MAX,
+    );
     this.metadata.set(
       'x-goog-request-params',
       `topic=${encodeURIComponent(this.topicPath)}`,
@@ -111,30 +127,40 @@ export class PubSubSink implements BatchSink {
    */
   async publish(batch: EncodedBatch): Promise<string> {
     const deadlineMs = Date.now() + this.options.publishTimeoutMs;
-    // Encoded once; every attempt sends the same bytes.
+    // Encoded once, before the first await, so the caller's envelope is
+    // no longer read once this returns; every attempt sends these bytes.
     const request = encodePublishRequest(
       this.topicPath,
       batch.data,
       batch.attributes,
+      bytes => this.requests.take(bytes),
     );
     let delayMs = RETRY_FIRST_DELAY_MS;
 
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.call(request, deadlineMs);
-      } catch (err) {
-        const code = grpcCode(err);
-        const remainingMs = deadlineMs - Date.now();
-        const retryable = code === undefined || RETRYABLE_CODES.has(code);
-        if (!retryable || remainingMs <= delayMs) throw err;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.call(request, deadlineMs);
+        } catch (err) {
+          const code = grpcCode(err);
+          const remainingMs = deadlineMs - Date.now();
+          const retryable = code === undefined || RETRYABLE_CODES.has(code);
+          if (!retryable || remainingMs <= delayMs) throw err;
 
-        this.options.logger.warn(
-          {attempt, code, delayMs, remainingMs, err},
-          'publish retry',
-        );
-        await sleep(delayMs);
-        delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS);
+          this.options.logger.warn(
+            {attempt, code, delayMs, remainingMs, err},
+            'publish retry',
+          );
+          await sleep(delayMs);
+          delayMs = Math.min(delayMs * 2, RETRY_MAX_DELAY_MS);
+        }
       }
+    } finally {
+      // Safe once the last call has ended: grpc-js frames (copies) a
+      // message in microtasks right after the call gets its channel
+      // config, so the copy is done before any status can arrive, and a
+      // call that ends before that never reads the message at all.
+      this.requests.give(request);
     }
   }
 

@@ -100,13 +100,15 @@ export async function startTestGateway(
     topic: settings.topic,
     emulatorHost: settings.emulatorHost,
     publishTimeoutMs: settings.publishTimeoutMs,
+    batchMaxBytes: settings.batchMaxBytes,
     logger,
   });
   const batches: DecodedItem[][] = [];
   const sink: BatchSink = {
     async publish(batch: EncodedBatch) {
       const messageId = await pubsub.publish(batch);
-      batches.push(await decode(batch.data, batch.attributes));
+      // The batcher reuses batch.data once this settles; decode a copy.
+      batches.push(await decode(Buffer.from(batch.data), batch.attributes));
       return messageId;
     },
   };

@@ -15,7 +15,10 @@ const silent = pino({level: 'silent'});
 
 /** A sink that records batches and settles each when told to. */
 class FakeSink implements BatchSink {
+  /** Copies: the batcher reuses a batch's buffer once it settled. */
   readonly batches: EncodedBatch[] = [];
+  /** The views the batcher handed over, uncopied. */
+  readonly given: Buffer[] = [];
   private readonly pending: {
     resolve: (id: string) => void;
     reject: (e: Error) => void;
@@ -23,7 +26,8 @@ class FakeSink implements BatchSink {
   constructor(private readonly mode: 'accept' | 'hold' = 'accept') {}
 
   publish(batch: EncodedBatch): Promise<string> {
-    this.batches.push(batch);
+    this.given.push(batch.data);
+    this.batches.push({...batch, data: Buffer.from(batch.data)});
     if (this.mode === 'accept') {
       return Promise.resolve(`message-${this.batches.length}`);
     }
@@ -206,6 +210,42 @@ describe('Batcher', () => {
     await b.drain();
 
     assert.ok(member.settled[0]?.[1] instanceof PublishTimeoutError);
+  });
+
+  it('reuses an envelope buffer only after the sink settled, even past the timeout', async () => {
+    const sink = new FakeSink('hold');
+    const b = batcher(sink, {maxItems: 1, publishTimeoutMs: 20});
+    const member = new RecordingMember();
+
+    b.add(entry('s', 0, 100), member);
+    await b.drain();
+    // Timed out, but the sink still holds the first envelope: the next
+    // batch must be written elsewhere.
+    b.add(entry('s', 1, 100), member);
+    await sleep(0);
+    const [first, second] = sink.given;
+    assert.ok(first !== undefined && second !== undefined);
+    assert.notEqual(second.buffer, first.buffer);
+    assert.deepEqual(first, sink.batches[0]?.data);
+
+    sink.acceptNext();
+    await sleep(0);
+    b.add(entry('s', 2, 100), member);
+    await sleep(0);
+    // Settled now, so its buffer is the one the third batch is written to.
+    assert.equal(sink.given[2]?.buffer, first.buffer);
+    sink.acceptNext();
+    sink.acceptNext();
+    await b.drain();
+    const items = (await sink.items()).flat();
+    assert.deepEqual(
+      items.map(i => [i.ordinal, i.payload[0]]),
+      [
+        [0, 0],
+        [1, 1],
+        [2, 2],
+      ],
+    );
   });
 
   it('holds flow control bytes until the batch settles', async () => {
