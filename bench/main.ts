@@ -47,6 +47,7 @@ import {
   type Measurement,
   type Point,
 } from './results-model.js';
+import {medianRun} from './rounds.js';
 import {runPoint, type PointContext} from './run-point.js';
 
 const USAGE =
@@ -187,15 +188,25 @@ async function measureDesigns(plan: Plan): Promise<Measurement[]> {
   const measurements: Measurement[] = [];
   try {
     await warmEmulator(plan, context, next => (label = next));
-    // Point by point, all designs in turn: a change in the machine's load
-    // then skews one point for every design alike, not one design.
+    // Point by point, all designs in turn (and round by round where a
+    // point repeats): a change in the machine's load then skews one point
+    // for every design alike, not one design.
     for (const point of plan.points) {
+      const rounds = point.rounds ?? 1;
+      const runs = new Map<Design, Measurement[]>();
+      for (let round = 1; round <= rounds; round++) {
+        for (const design of plan.designs) {
+          label =
+            `${design} ${point.id}` +
+            (rounds > 1 ? ` (run ${round} of ${rounds})` : '');
+          say(`${label}: starting`);
+          const m = await runPoint(design, point, context);
+          say(`${label}: ${describe(m)}`);
+          runs.set(design, [...(runs.get(design) ?? []), m]);
+        }
+      }
       for (const design of plan.designs) {
-        label = `${design} ${point.id}`;
-        say(`${label}: starting`);
-        const m = await runPoint(design, point, context);
-        say(`${label}: ${describe(m)}`);
-        measurements.push(m);
+        measurements.push(medianRun(runs.get(design) ?? []));
       }
     }
   } finally {

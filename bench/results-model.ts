@@ -23,6 +23,11 @@ export interface Point {
   payloadBytes: number;
   streams: number;
   items: number;
+  /**
+   * Times each design runs at this point (default 1); the run with the
+   * median server CPU per item is the one recorded (bench/rounds.ts).
+   */
+  rounds?: number;
 }
 
 /** How a design fared at a point. */
