@@ -7,11 +7,16 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {repoRoot} from '../local/paths.js';
 import {startProcess} from '../local/processes.js';
-import type {LoadReport, LoadSpec} from './load-generator.js';
+import {
+  WARMED_UP_LINE,
+  type LoadReport,
+  type LoadSpec,
+} from './load-generator.js';
 import {percentile} from './percentiles.js';
 import {
   cpuUsBetween,
   groupCpuSample,
+  type CpuSample,
   processCpuSample,
   processPeakRssBytes,
 } from './proc-stats.js';
@@ -87,29 +92,17 @@ export async function runPoint(
     // A first load lets V8 compile the hot paths and grpc-js set up its
     // connection state; without it CPU per item at 10^4 items measures the
     // JIT more than the design. It is the same for every item count, so
-    // the 10^4, 10^5 and 10^6 points differ only in what they measure.
+    // the 10^4, 10^5 and 10^6 points differ only in what they measure, and
+    // the generator sends it itself (see load-generator.ts for why).
     warmupItems = Math.ceil(context.warmupBytes / point.payloadBytes);
-    if (warmupItems > 0) {
-      const warmup = await runLoad(
-        {
-          target: server.target,
-          streams: point.streams,
-          items: warmupItems,
-          payloadBytes: point.payloadBytes,
-          distinctItems: context.distinctItems,
-          streamTimeoutMs: context.timeCapMs,
-        },
-        {...context, onProgress: () => {}},
-      );
-      if ('timedOut' in warmup) throw new Error('the warm-up timed out');
-      await sleep(OUTPUT_SETTLE_MS);
-    }
-
     const emulatorPgrp = usesPubSub ? context.pubsub?.pgrp : undefined;
-    const cpuBefore = processCpuSample(server.pid);
-    const emulatorBefore =
-      emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
-    const batchesBefore = server.batchesLogged();
+    let before:
+      | {
+          cpu: CpuSample | undefined;
+          emulator: CpuSample | undefined;
+          batches: number;
+        }
+      | undefined;
 
     const load = await runLoad(
       {
@@ -119,16 +112,28 @@ export async function runPoint(
         payloadBytes: point.payloadBytes,
         distinctItems: context.distinctItems,
         streamTimeoutMs: context.timeCapMs,
+        warmupItems,
       },
       context,
+      async () => {
+        // The warm-up's last log lines arrive before counting starts.
+        if (warmupItems > 0) await sleep(OUTPUT_SETTLE_MS);
+        before = {
+          cpu: processCpuSample(server.pid),
+          emulator:
+            emulatorPgrp === undefined
+              ? undefined
+              : groupCpuSample(emulatorPgrp),
+          batches: server.batchesLogged(),
+        };
+      },
     );
-
     const cpuAfter = processCpuSample(server.pid);
     const peakRssBytes = processPeakRssBytes(server.pid);
     const emulatorAfter =
       emulatorPgrp === undefined ? undefined : groupCpuSample(emulatorPgrp);
     await sleep(OUTPUT_SETTLE_MS);
-    const batches = server.batchesLogged() - batchesBefore;
+    const batches = server.batchesLogged() - (before?.batches ?? 0);
     const summary = await server.stop();
 
     if ('timedOut' in load) {
@@ -138,6 +143,8 @@ export async function runPoint(
         note: `did not finish ${items} items within ${context.timeCapMs / 1000} s`,
       };
     }
+    const cpuBefore = before?.cpu;
+    const emulatorBefore = before?.emulator;
     if (cpuBefore === undefined || cpuAfter === undefined) {
       return {...base, note: 'the server exited during the load'};
     }
@@ -180,12 +187,18 @@ export async function runPoint(
   }
 }
 
-/** Runs the load generator; `{timedOut}` if it passes the time cap. */
+/**
+ * Runs the load generator; `{timedOut}` if it passes the time cap.
+ * `beforeMeasured` runs once the warm-up is done (or before the generator
+ * starts, without one), and the measured load waits for it.
+ */
 async function runLoad(
   spec: LoadSpec,
   context: PointContext,
+  beforeMeasured: () => Promise<void>,
 ): Promise<LoadReport | {timedOut: true}> {
   const script = join(repoRoot(), 'dist', 'bench', 'load-generator.js');
+  if ((spec.warmupItems ?? 0) === 0) await beforeMeasured();
   const generator = startProcess('load generator', process.execPath, [
     script,
     JSON.stringify(spec),
@@ -196,6 +209,10 @@ async function runLoad(
   });
   generator.child.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString('utf8').split('\n')) {
+      if (line.trim() === WARMED_UP_LINE) {
+        void beforeMeasured().then(() => generator.signal('SIGUSR1'));
+        continue;
+      }
       const match = /^\{"itemsSent":(\d+)\}$/.exec(line.trim());
       if (match !== null) context.onProgress(Number(match[1]), spec.items);
     }

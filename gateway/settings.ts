@@ -60,8 +60,9 @@ export const GATEWAY_SETTINGS = {
   emulatorHost: {
     env: 'PUBSUB_EMULATOR_HOST',
     description:
-      'host:port of a Pub/Sub emulator; empty means the real service. The ' +
-      'client library reads it too.',
+      'host:port of a Pub/Sub emulator, spoken to in plaintext without ' +
+      'credentials; empty means the real service (pubsub.googleapis.com:443, ' +
+      'TLS, application default credentials).',
     default: '',
     parse: (raw: string) => (raw === '' ? undefined : hostPort(raw)),
   },
