@@ -32,4 +32,5 @@ COPY --from=build --chown=root:root /app/proto ./proto
 # process cannot change it.
 USER node
 EXPOSE 8080
-CMD ["node", "dist/gateway/main.js"]
+# Node flags: gateway/node-flags.ts says why (a test keeps them equal).
+CMD ["node", "--max-semi-space-size=16", "dist/gateway/main.js"]

@@ -4,6 +4,7 @@
  * it to collect its summary. The server's pid is what /proc is read for.
  */
 import {join} from 'node:path';
+import {GATEWAY_NODE_FLAGS} from '../gateway/node-flags.js';
 import {repoRoot} from '../local/paths.js';
 import {
   freePort,
@@ -65,7 +66,12 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   const managed = startProcess(
     `server ${spec.design}`,
     process.execPath,
-    [...(spec.nodeFlags ?? []), scripts[spec.design]],
+    [
+      ...(spec.nodeFlags ?? []),
+      // B and C are the gateway, run as it is deployed.
+      ...(spec.design === 'B' || spec.design === 'C' ? GATEWAY_NODE_FLAGS : []),
+      scripts[spec.design],
+    ],
     {env},
   );
   const pid = managed.child.pid;

@@ -3,9 +3,11 @@
  * open batch at a time; every stream adds to it. It closes when it holds
  * BATCH_MAX_ITEMS items, when the next item would take its envelope past
  * BATCH_MAX_BYTES, BATCH_MAX_DELAY_MS after its first item, or at once when
- * a stream that has items in it ends. A closed batch is encoded and
- * published as one Pub/Sub message; when that settles, every stream with an
- * item in it is told, and the batch's bytes leave the flow control count.
+ * a stream that has items in it ends. A closed batch waits for one of
+ * PUBLISH_MAX_CONCURRENT publish slots, then is encoded and published as one
+ * Pub/Sub message; when that settles, every stream with an item in it is
+ * told, and the batch's bytes leave the flow control count. The publish
+ * timeout runs from the moment the batch closed, its wait included.
  */
 import {
   EnvelopeBuilder,
@@ -17,6 +19,7 @@ import {BufferPool} from '../runtime/buffer-pool.js';
 import type {Logger} from '../runtime/logger.js';
 import {ITEM_OVERHEAD_BYTES} from './settings.js';
 import type {FlowControl} from './flow-control.js';
+import {PublishSlots} from './publish-slots.js';
 
 /** Where batches go: Pub/Sub in production, anything in tests and benches. */
 export interface BatchSink {
@@ -42,6 +45,8 @@ export interface BatcherOptions {
   maxDelayMs: number;
   compression: ContentEncoding;
   publishTimeoutMs: number;
+  /** Batches being published at once; the others wait (publish-slots.ts). */
+  publishMaxConcurrent: number;
   sink: BatchSink;
   flowControl: FlowControl;
   logger: Logger;
@@ -79,8 +84,16 @@ export class Batcher {
   /** Envelopes are at most maxBytes: one item larger cannot be accepted. */
   private readonly envelopes: BufferPool;
 
+  private readonly slots: PublishSlots;
+
   constructor(private readonly options: BatcherOptions) {
     this.envelopes = new BufferPool(options.maxBytes, POOLED_ENVELOPES_MAX);
+    this.slots = new PublishSlots(options.publishMaxConcurrent);
+  }
+
+  /** Closed batches waiting for a publish slot. */
+  get waitingCount(): number {
+    return this.slots.waitingCount;
   }
 
   /** Closed batches whose publish has not settled yet. */
@@ -162,21 +175,44 @@ export class Batcher {
     let failure: Error | undefined;
 
     try {
-      const encoded = await encodeBatch(
-        batch.builder,
-        compression,
-        this.envelopes,
-      );
-      const published = this.options.sink.publish(encoded);
-      // The sink may still read the envelope after the timeout below gave
-      // up waiting, so it is reused only once the sink's own promise ends.
-      const reuse = () => this.envelopes.give(encoded.data);
-      published.then(reuse, reuse);
-      const messageId = await withTimeout(published, publishTimeoutMs);
+      if (!(await this.slots.acquire(publishTimeoutMs))) {
+        throw new PublishTimeoutError(
+          `the batch waited ${publishTimeoutMs} ms for one of ` +
+            `PUBLISH_MAX_CONCURRENT=${this.slots.limit} publishes to finish`,
+        );
+      }
+      let published: Promise<string> | undefined;
+      let messageId: string;
+      let bytes: number;
+      try {
+        const encoded = await encodeBatch(
+          batch.builder,
+          compression,
+          this.envelopes,
+        );
+        bytes = encoded.data.byteLength;
+        published = this.options.sink.publish(encoded);
+        // The sink may still read the envelope after the timeout below gave
+        // up waiting, so the envelope is reused, and the slot freed, only
+        // once the sink's own promise ends.
+        const settled = () => {
+          this.envelopes.give(encoded.data);
+          this.slots.release();
+        };
+        published.then(settled, settled);
+        const elapsedMs = performance.now() - startedMs;
+        messageId = await withTimeout(
+          published,
+          Math.max(0, publishTimeoutMs - elapsedMs),
+        );
+      } finally {
+        // Encoding failed or the sink threw at once: nothing holds the slot.
+        if (published === undefined) this.slots.release();
+      }
       logger.info(
         {
           items,
-          bytes: encoded.data.byteLength,
+          bytes,
           streams: batch.members.size,
           messageId,
           latencyMs: Math.round(performance.now() - startedMs),

@@ -59,6 +59,7 @@ export async function startGateway(
     maxDelayMs: settings.batchMaxDelayMs,
     compression: settings.batchCompression,
     publishTimeoutMs: settings.publishTimeoutMs,
+    publishMaxConcurrent: settings.publishMaxConcurrent,
     sink,
     flowControl,
     logger,

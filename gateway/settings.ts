@@ -116,6 +116,16 @@ export const GATEWAY_SETTINGS = {
     default: '10000',
     parse: integer(100, 600_000),
   },
+  publishMaxConcurrent: {
+    env: 'PUBLISH_MAX_CONCURRENT',
+    description:
+      'Batches being published at once, per instance. Each holds its ' +
+      'envelope and request, about 3 × BATCH_MAX_BYTES; closed batches ' +
+      'beyond it wait, holding only their items, and their wait counts ' +
+      'towards PUBLISH_TIMEOUT_MS.',
+    default: '16',
+    parse: integer(1, 1000),
+  },
   maxInflightBytes: {
     env: 'GATEWAY_MAX_INFLIGHT_BYTES',
     description:

@@ -13,6 +13,7 @@ import {
   startPubSubEmulator,
   type Emulator,
 } from './emulators.js';
+import {GATEWAY_NODE_FLAGS} from '../gateway/node-flags.js';
 import {repoRoot} from './paths.js';
 import {
   isListening,
@@ -190,7 +191,7 @@ async function startGateway(
   const gateway = startProcess(
     'gateway',
     process.execPath,
-    [join(root, 'dist/gateway/main.js')],
+    [...GATEWAY_NODE_FLAGS, join(root, 'dist/gateway/main.js')],
     {env: {...env, PORT: String(settings.gatewayPort)}, cwd: root, echo},
   );
   await waitUntilReady(

@@ -11,6 +11,7 @@ import {join} from 'node:path';
 import {promisify} from 'node:util';
 import {describe, it} from 'node:test';
 import assert from 'node:assert/strict';
+import {GATEWAY_NODE_FLAGS} from '../../gateway/node-flags.js';
 import {repoRoot} from '../harness/paths.js';
 
 const execFileAsync = promisify(execFile);
@@ -107,7 +108,23 @@ describe('Dockerfile', () => {
     const port = /PORT=(\d+)/.exec(finalStage.join('\n'))?.[1];
     assert.ok(port, 'the final stage sets no PORT');
     assert.ok(finalStage.includes(`EXPOSE ${port}`));
-    assert.equal(finalStage.at(-1), 'CMD ["node", "dist/gateway/main.js"]');
+    assert.equal(
+      finalStage.at(-1),
+      `CMD ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'dist/gateway/main.js'])}`.replaceAll(
+        ',',
+        ', ',
+      ),
+    );
+  });
+
+  it('runs the gateway with the same node flags as npm run gateway', () => {
+    const pkg = JSON.parse(
+      readFileSync(join(repoRoot(), 'package.json'), 'utf8'),
+    ) as {scripts: Record<string, string>};
+    assert.equal(
+      pkg.scripts.gateway,
+      ['node', ...GATEWAY_NODE_FLAGS, 'dist/gateway/main.js'].join(' '),
+    );
   });
 
   it('copies only sources that exist into the build stage', () => {

@@ -10,6 +10,7 @@ import {join} from 'node:path';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {credentials, Metadata, status} from '@grpc/grpc-js';
 import {ItemHandlerClient, type ItemMessage} from '../../generated/items.js';
+import {GATEWAY_NODE_FLAGS} from '../../gateway/node-flags.js';
 import {ITEMS_ACCEPTED_TRAILER} from '../../gateway/status.js';
 import {startPubSubEmulator, type Emulator} from '../../local/emulators.js';
 import {repoRoot} from '../../local/paths.js';
@@ -135,7 +136,7 @@ export async function startFaultStack(
       const next = startProcess(
         'gateway',
         process.execPath,
-        [join(repoRoot(), 'dist/gateway/main.js')],
+        [...GATEWAY_NODE_FLAGS, join(repoRoot(), 'dist/gateway/main.js')],
         {env: processEnv(settings.gatewayPort), cwd: repoRoot()},
       );
       replacements.add(next);

@@ -83,6 +83,7 @@ function batcher(
     maxDelayMs: 10_000,
     compression: 'identity',
     publishTimeoutMs: 10_000,
+    publishMaxConcurrent: 16,
     sink,
     flowControl,
     logger: silent,
@@ -246,6 +247,55 @@ describe('Batcher', () => {
         [2, 2],
       ],
     );
+  });
+
+  it('publishes at most publishMaxConcurrent batches at once, the next when one settles', async () => {
+    const sink = new FakeSink('hold');
+    const b = batcher(sink, {maxItems: 1, publishMaxConcurrent: 2});
+    const member = new RecordingMember();
+
+    for (const ordinal of [0, 1, 2]) b.add(entry('s', ordinal), member);
+    await sleep(0);
+    assert.equal(sink.given.length, 2);
+    assert.equal(b.waitingCount, 1);
+
+    sink.acceptNext();
+    await sleep(0);
+    assert.equal(sink.given.length, 3);
+    sink.acceptNext();
+    sink.acceptNext();
+    await b.drain();
+    assert.deepEqual(
+      (await sink.items()).flat().map(i => i.ordinal),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      member.settled.map(([, failure]) => failure),
+      [undefined, undefined, undefined],
+    );
+  });
+
+  it('fails a batch that waited for a slot past the timeout, never publishing it', async () => {
+    const sink = new FakeSink('hold');
+    const b = batcher(sink, {
+      maxItems: 1,
+      publishMaxConcurrent: 1,
+      publishTimeoutMs: 30,
+    });
+    const first = new RecordingMember();
+    const second = new RecordingMember();
+
+    b.add(entry('a', 0), first);
+    b.add(entry('b', 0), second);
+    await b.drain();
+
+    assert.equal(sink.given.length, 1);
+    const failure = second.settled[0]?.[1];
+    assert.ok(failure instanceof PublishTimeoutError);
+    assert.match(failure.message, /waited 30 ms .*PUBLISH_MAX_CONCURRENT=1/);
+    // The first one timed out too, but its sink still holds the slot.
+    assert.ok(first.settled[0]?.[1] instanceof PublishTimeoutError);
+    sink.acceptNext();
   });
 
   it('holds flow control bytes until the batch settles', async () => {

@@ -64,6 +64,7 @@ describe('gateway settings', () => {
     ['BATCH_MAX_DELAY_MS', '-1'],
     ['BATCH_COMPRESSION', 'zstd'],
     ['PUBLISH_TIMEOUT_MS', '99'],
+    ['PUBLISH_MAX_CONCURRENT', '0'],
     ['GATEWAY_MAX_INFLIGHT_BYTES', '1000'],
     ['GATEWAY_MAX_PAYLOAD_BYTES', '-5'],
     ['GATEWAY_MAX_MESSAGE_BYTES', '10'],
