@@ -24,8 +24,9 @@ export interface Plan {
   /** Distinct frames the load generator encodes and cycles through. */
   distinctItems: number;
   /**
-   * Payload bytes of an unmeasured first load at every point and design,
-   * so that V8's compilation is not counted per item.
+   * Payload bytes of each of the two unmeasured loads before every
+   * measured one (run-point.ts), so that V8's compilation is not counted
+   * per item.
    */
   warmupBytes: number;
   /**
