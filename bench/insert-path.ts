@@ -12,13 +12,19 @@ import {startProcess} from '../local/processes.js';
 import type {InsertReport, InsertSpec} from './function-insert.js';
 import {cpuUsBetween, groupCpuSample} from './proc-stats.js';
 import type {InsertMeasurement} from './results-model.js';
+import {medianOf} from './rounds.js';
 
 const DATASET = 'bench';
 
-/** Measures both modes with `rows` rows each; never throws. */
+/**
+ * Measures both modes with `rows` rows each, `rounds` times in turn
+ * (function, bare, function, bare, ...), keeping each mode's median run by
+ * rows/s; never throws.
+ */
 export async function runInsertPath(options: {
   rows: number;
   batchItems: number;
+  rounds: number;
   timeCapMs: number;
   say: (line: string) => void;
 }): Promise<InsertMeasurement[]> {
@@ -39,43 +45,55 @@ export async function runInsertPath(options: {
       projectId: emulator.projectId,
       apiEndpoint: emulator.endpoint,
     });
-    const results: InsertMeasurement[] = [];
-    for (const mode of modes) {
-      const spec: InsertSpec = {
-        mode,
-        endpoint: emulator.endpoint,
-        projectId: emulator.projectId,
-        // The emulator answers a second create of a dataset with 500, not
-        // 409, so each mode gets its own.
-        dataset: `${DATASET}_${mode}`,
-        table: `items_${mode}`,
-        errorsTable: `errors_${mode}`,
-        rows: options.rows,
-        batchItems: options.batchItems,
-        payloadBytes: 1024,
-      };
-      try {
-        await ensureTables(client, {
-          projectId: spec.projectId,
-          dataset: spec.dataset,
-          table: spec.table,
-          errorsTable: spec.errorsTable,
-          dedupView: `dedup_${mode}`,
-        });
-      } catch (err) {
-        const note = `tables not created: ${String(err)}`;
-        results.push({mode, outcome: 'failed', rows: 0, note});
-        continue;
+    const runs = new Map<string, InsertMeasurement[]>();
+    for (let round = 1; round <= options.rounds; round++) {
+      for (const mode of modes) {
+        const spec: InsertSpec = {
+          mode,
+          endpoint: emulator.endpoint,
+          projectId: emulator.projectId,
+          // The emulator answers a second create of a dataset with 500, not
+          // 409, so each mode and round gets its own, empty tables included.
+          dataset: `${DATASET}_${mode}_${round}`,
+          table: `items_${mode}`,
+          errorsTable: `errors_${mode}`,
+          rows: options.rows,
+          batchItems: options.batchItems,
+          payloadBytes: 1024,
+        };
+        try {
+          await ensureTables(client, {
+            projectId: spec.projectId,
+            dataset: spec.dataset,
+            table: spec.table,
+            errorsTable: spec.errorsTable,
+            dedupView: `dedup_${mode}`,
+          });
+        } catch (err) {
+          const note = `tables not created: ${String(err)}`;
+          const failed: InsertMeasurement = {
+            mode,
+            outcome: 'failed',
+            rows: 0,
+            note,
+          };
+          runs.set(mode, [...(runs.get(mode) ?? []), failed]);
+          continue;
+        }
+        const label =
+          `insert path, ${mode}` +
+          (options.rounds > 1 ? ` (run ${round} of ${options.rounds})` : '');
+        options.say(`${label}: ${options.rows} rows`);
+        const m = await measure(spec, pgrp, options.timeCapMs);
+        options.say(
+          `${label}: ${m.outcome}, ${Math.round(m.rowsPerSecond ?? 0)} rows/s`,
+        );
+        runs.set(mode, [...(runs.get(mode) ?? []), m]);
       }
-      options.say(`insert path, ${mode}: ${options.rows} rows`);
-      results.push(await measure(spec, pgrp, options.timeCapMs));
-      const last = results.at(-1);
-      options.say(
-        `insert path, ${mode}: ${last?.outcome}, ` +
-          `${Math.round(last?.rowsPerSecond ?? 0)} rows/s`,
-      );
     }
-    return results;
+    return modes.map(mode =>
+      medianOf(runs.get(mode) ?? [], m => m.rowsPerSecond, 'rows/s'),
+    );
   } finally {
     await emulator.stop();
   }

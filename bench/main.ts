@@ -338,6 +338,7 @@ async function main(): Promise<number> {
   const insertPath = await runInsertPath({
     rows: plan.insertRows,
     batchItems: plan.insertBatchItems,
+    rounds: plan.insertRounds,
     timeCapMs: plan.timeCapMs,
     say,
   });

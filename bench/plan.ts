@@ -38,6 +38,11 @@ export interface Plan {
   emulatorWarmupItems: number;
   /** Rows sent through the function's insert path, and the bare client. */
   insertRows: number;
+  /**
+   * Times each insert mode runs, in turn; the median by rows/s is kept
+   * (function/bare moved 0.81-0.90 between single runs).
+   */
+  insertRounds: number;
   /** Items per batch in the insert check, the gateway's default. */
   insertBatchItems: number;
   /** Where the JSON goes, relative to bench/results/. */
@@ -71,6 +76,7 @@ export const FULL_PLAN: Plan = {
   warmupBytes: 20 * 1024 * KiB,
   emulatorWarmupItems: 100_000,
   insertRows: 10_000,
+  insertRounds: 3,
   insertBatchItems: 500,
   resultsName: 'latest',
 };
@@ -86,6 +92,7 @@ export const QUICK_PLAN: Plan = {
   warmupBytes: 0,
   emulatorWarmupItems: 0,
   insertRows: 500,
+  insertRounds: 1,
   insertBatchItems: 500,
   resultsName: 'quick',
 };

@@ -15,22 +15,35 @@ import type {Measurement} from './results-model.js';
  * a point that failed once is not reported as if it had not.
  */
 export function medianRun(runs: readonly Measurement[]): Measurement {
+  return medianOf(runs, m => m.serverCpuUsPerItem, 'server CPU', 'µs/item');
+}
+
+/**
+ * The run whose `value` is the median (the lower middle of an even count),
+ * with a note listing every run's value; a run that is not ok or has no
+ * value is returned instead.
+ */
+export function medianOf<T extends {outcome: string; note?: string}>(
+  runs: readonly T[],
+  value: (run: T) => number | undefined,
+  by: string,
+  unit = by,
+): T {
   const [first] = runs;
   if (first === undefined) throw new Error('no runs to reduce');
   if (runs.length === 1) return first;
   const unfinished = runs.find(
-    m => m.outcome !== 'ok' || m.serverCpuUsPerItem === undefined,
+    m => m.outcome !== 'ok' || value(m) === undefined,
   );
   if (unfinished !== undefined) return unfinished;
 
-  const sorted = [...runs].sort(
-    (a, b) => (a.serverCpuUsPerItem ?? 0) - (b.serverCpuUsPerItem ?? 0),
-  );
+  const sorted = [...runs].sort((a, b) => (value(a) ?? 0) - (value(b) ?? 0));
   const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? first;
-  const each = runs
-    .map(m => formatFigure(m.serverCpuUsPerItem ?? Number.NaN))
-    .join(', ');
-  const note = `median of ${runs.length} runs by server CPU (${each} µs/item)`;
+  const each = runs.map(m => formatFigure(value(m))).join(', ');
+  const note =
+    by === unit
+      ? `median of ${runs.length} runs (${each} ${unit})`
+      : `median of ${runs.length} runs by ${by} (${each} ${unit})`;
   return {
     ...median,
     note: median.note === undefined ? note : `${median.note}; ${note}`,
