@@ -22,6 +22,13 @@ export const LOG_LEVELS = [
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /**
+ * TODO: @google-cloud/pino-logging-gcp-config loads all of
+ * @google-cloud/logging for what is a handful of pino formatters (severity,
+ * message key, timestamp, serviceContext, stack_trace, insertId): 14 MB of
+ * the gateway's 16 MB of loaded heap and ~28 MB of RSS per process, and
+ * longer cold starts. Plain pino options would do; the benchmark measured
+ * no CPU gain from the swap (docs/benchmark.md), so it was left for now.
+ *
  * Creates the process's root logger. The service name and project are
  * passed explicitly: left out, the GCP config would probe the metadata server
  * at start-up, which stalls off Google Cloud.
