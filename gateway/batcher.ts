@@ -15,7 +15,7 @@ import {
 } from '../envelope/envelope-builder.js';
 import {encodeBatch, type EncodedBatch} from '../envelope/codec.js';
 import type {ContentEncoding} from '../envelope/attributes.js';
-import {BufferPool} from '../runtime/buffer-pool.js';
+import {BufferPool, IDLE_BUFFERS_MAX} from '../runtime/buffer-pool.js';
 import type {Logger} from '../runtime/logger.js';
 import {ITEM_OVERHEAD_BYTES} from './settings.js';
 import type {FlowControl} from './flow-control.js';
@@ -69,12 +69,6 @@ class OpenBatch {
   constructor(readonly seq: number) {}
 }
 
-/**
- * Envelope buffers kept for reuse while idle. A few cover steady load (the
- * publishes in flight at once); more in flight just allocate, as before.
- */
-export const POOLED_ENVELOPES_MAX = 16;
-
 export class Batcher {
   /** The batch items go to; undefined until the next item arrives. */
   private open: OpenBatch | undefined;
@@ -87,7 +81,7 @@ export class Batcher {
   private readonly slots: PublishSlots;
 
   constructor(private readonly options: BatcherOptions) {
-    this.envelopes = new BufferPool(options.maxBytes, POOLED_ENVELOPES_MAX);
+    this.envelopes = new BufferPool(options.maxBytes, IDLE_BUFFERS_MAX);
     this.slots = new PublishSlots(options.publishMaxConcurrent);
   }
 
@@ -181,34 +175,27 @@ export class Batcher {
             `PUBLISH_MAX_CONCURRENT=${this.slots.limit} publishes to finish`,
         );
       }
-      let published: Promise<string> | undefined;
-      let messageId: string;
-      let bytes: number;
-      try {
-        const encoded = await encodeBatch(
-          batch.builder,
-          compression,
-          this.envelopes,
-        );
+      let bytes = 0;
+      const published = encodeBatch(
+        batch.builder,
+        compression,
+        this.envelopes,
+      ).then(encoded => {
         bytes = encoded.data.byteLength;
-        published = this.options.sink.publish(encoded);
-        // The sink may still read the envelope after the timeout below gave
-        // up waiting, so the envelope is reused, and the slot freed, only
-        // once the sink's own promise ends.
-        const settled = () => {
-          this.envelopes.give(encoded.data);
-          this.slots.release();
-        };
-        published.then(settled, settled);
-        const elapsedMs = performance.now() - startedMs;
-        messageId = await withTimeout(
-          published,
-          Math.max(0, publishTimeoutMs - elapsedMs),
-        );
-      } finally {
-        // Encoding failed or the sink threw at once: nothing holds the slot.
-        if (published === undefined) this.slots.release();
-      }
+        const sending = this.options.sink.publish(encoded);
+        const reuse = () => this.envelopes.give(encoded.data);
+        sending.then(reuse, reuse);
+        return sending;
+      });
+      // The sink may still read the envelope after the timeout below gave
+      // up waiting, so the envelope is reused, and the slot freed, only once
+      // the sink's own promise ends (or encoding failed, or the sink threw).
+      const free = () => this.slots.release();
+      published.then(free, free);
+      const messageId = await withTimeout(
+        published,
+        Math.max(0, publishTimeoutMs - (performance.now() - startedMs)),
+      );
       logger.info(
         {
           items,

@@ -24,7 +24,7 @@ import {
 } from '@grpc/grpc-js';
 import {GoogleAuth} from 'google-auth-library';
 import type {EncodedBatch} from '../envelope/codec.js';
-import {BufferPool} from '../runtime/buffer-pool.js';
+import {BufferPool, IDLE_BUFFERS_MAX} from '../runtime/buffer-pool.js';
 import type {Logger} from '../runtime/logger.js';
 import type {BatchSink} from './batcher.js';
 import {
@@ -54,12 +54,6 @@ const CHANNEL_OPTIONS = {
   'grpc.keepalive_time_ms': 300_000,
   'grpc.keepalive_timeout_ms': 20_000,
 };
-
-/**
- * Request buffers kept for reuse while idle; as for the batcher's
- * envelopes, a few cover the publishes in flight at once under load.
- */
-export const POOLED_REQUESTS_MAX = 16;
 
 /**
  * Codes after which a publish may succeed if tried again: the set the
@@ -105,7 +99,7 @@ export class PubSubSink implements BatchSink {
     this.topicPath = `projects/${options.projectId}/topics/${options.topic}`;
     this.requests = new BufferPool(
       options.batchMaxBytes + REQUEST_OVERHEAD_MAX_BYTES,
-      POOLED_REQUESTS_MAX,
+      IDLE_BUFFERS_MAX,
     );
     this.metadata.set(
       'x-goog-request-params',

@@ -15,6 +15,14 @@
  * take() did not hand out or that was handed back already, and callers
  * give back only once the last reader is known to be done.
  */
+/**
+ * Buffers the gateway's pools (envelopes, requests) keep each when idle. A
+ * few cover steady load, the publishes in flight at once
+ * (PUBLISH_MAX_CONCURRENT, 16 by default); beyond that, buffers coming
+ * back are left to the garbage collector.
+ */
+export const IDLE_BUFFERS_MAX = 16;
+
 export class BufferPool {
   /** Whole pooled buffers not lent out, at most maxFree. */
   private readonly free: Buffer[] = [];
