@@ -89,26 +89,25 @@ export async function runPoint(
 
   let warmupItems = 0;
   try {
-    // A first load lets V8 compile the hot paths and grpc-js set up its
-    // connection state; without it CPU per item at 10^4 items measures the
-    // JIT more than the design. It is the same for every item count, so
-    // the 10^4, 10^5 and 10^6 points differ only in what they measure, and
-    // the generator sends it itself (see load-generator.ts for why).
+    // Two unmeasured loads of the same size at every point, so the 10^4,
+    // 10^5 and 10^6 points differ only in what they measure: the first
+    // over a connection of its own that then closes (a server's first
+    // connection stays dearer per item however long it runs: 10^4 items
+    // after 20 MiB on it cost A 18-19 and B 27-28 µs/item, after this
+    // extra load 15-16), the second sent by the measuring generator itself
+    // on its own connection (load-generator.ts says why).
     warmupItems = Math.ceil(context.warmupBytes / point.payloadBytes);
+    const warmupLoad: LoadSpec = {
+      target: server.target,
+      streams: point.streams,
+      items: warmupItems,
+      payloadBytes: point.payloadBytes,
+      distinctItems: context.distinctItems,
+      streamTimeoutMs: context.timeCapMs,
+    };
     if (warmupItems > 0) {
-      // First over a connection of its own that then closes: a server's
-      // first connection stays dearer per item however long it runs
-      // (10^4 items after 20 MiB on it: A 18-19, B 27-28 µs/item; after
-      // this extra warm-up: A 15-16, B 15-16).
       const first = await runLoad(
-        {
-          target: server.target,
-          streams: point.streams,
-          items: warmupItems,
-          payloadBytes: point.payloadBytes,
-          distinctItems: context.distinctItems,
-          streamTimeoutMs: context.timeCapMs,
-        },
+        warmupLoad,
         {...context, onProgress: () => {}},
         async () => {},
       );
@@ -124,15 +123,7 @@ export async function runPoint(
       | undefined;
 
     const load = await runLoad(
-      {
-        target: server.target,
-        streams: point.streams,
-        items,
-        payloadBytes: point.payloadBytes,
-        distinctItems: context.distinctItems,
-        streamTimeoutMs: context.timeCapMs,
-        warmupItems,
-      },
+      {...warmupLoad, items, warmupItems},
       context,
       async () => {
         // The warm-up's last log lines arrive before counting starts.
