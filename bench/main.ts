@@ -162,7 +162,8 @@ function pointContext(
       if (Date.now() - lastProgressMs < 5_000) return;
       lastProgressMs = Date.now();
       say(
-        `${label()}: ${itemsSent.toLocaleString('en-US')} / ${items.toLocaleString('en-US')} items sent`,
+        `${label()}: ${itemsSent.toLocaleString('en-US')} / ` +
+          `${items.toLocaleString('en-US')} items sent`,
       );
     },
   };
@@ -320,7 +321,8 @@ function machineNotes(
   ];
   for (const [design, cap] of Object.entries(plan.itemCaps)) {
     notes.push(
-      `${design} sends at most ${cap.toLocaleString('en-US')} items at any point, to bound its time.`,
+      `${design} sends at most ${cap.toLocaleString('en-US')} items ` +
+        'at any point, to bound its time.',
     );
   }
   return notes;

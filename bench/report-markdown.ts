@@ -59,7 +59,8 @@ export function renderMarkdown(results: BenchResults): string {
   for (const key of Object.keys(results.ratios) as (keyof Ratios)[]) {
     const verdict = met[key] === null ? '–' : met[key] ? 'yes' : 'no';
     lines.push(
-      `| ${key} | ${formatFigure(results.ratios[key])} | ≥ ${results.targets[key]} | ${verdict} |`,
+      `| ${key} | ${formatFigure(results.ratios[key])} ` +
+        `| ≥ ${results.targets[key]} | ${verdict} |`,
     );
   }
 
@@ -93,7 +94,8 @@ export function renderMarkdown(results: BenchResults): string {
     '',
     '## Insert path into the BigQuery emulator',
     '',
-    '| mode | outcome | rows | requests | rows/s | client CPU µs/row | emulator CPU µs/row | note |',
+    '| mode | outcome | rows | requests | rows/s | client CPU µs/row ' +
+      '| emulator CPU µs/row | note |',
     '|---|---|---|---|---|---|---|---|',
   );
   for (const m of results.insertPath) {

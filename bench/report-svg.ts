@@ -82,7 +82,11 @@ function legend(results: BenchResults): string {
     `${results.date.slice(0, 10)} · ${results.machine.nproc} × ` +
       `${results.machine.cpuModel} · Node ${results.machine.node}`,
   );
-  return `${items.join('')}<text x="${WIDTH - MARGIN.right}" y="24" text-anchor="end">${title}</text>`;
+  const right = WIDTH - MARGIN.right;
+  return (
+    `${items.join('')}` +
+    `<text x="${right}" y="24" text-anchor="end">${title}</text>`
+  );
 }
 
 /** One panel of grouped bars at vertical offset `top`. */
@@ -108,7 +112,8 @@ function panel(
   for (const tick of axis.ticks) {
     const ty = y(tick);
     out.push(
-      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${ty}" y2="${ty}" stroke="#ddd"/>`,
+      `<line x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" ` +
+        `y1="${ty}" y2="${ty}" stroke="#ddd"/>`,
       `<text x="${MARGIN.left - 6}" y="${ty + 4}" text-anchor="end">${formatFigure(tick)}</text>`,
     );
   }
@@ -121,7 +126,8 @@ function panel(
       const x = groupLeft + i * barWidth;
       if (bar.value === undefined) {
         out.push(
-          `<text x="${x + barWidth / 2}" y="${plotTop + plotHeight - 4}" text-anchor="middle" fill="#999">–</text>`,
+          `<text x="${x + barWidth / 2}" y="${plotTop + plotHeight - 4}" ` +
+            'text-anchor="middle" fill="#999">–</text>',
         );
         return;
       }
@@ -144,7 +150,9 @@ function panel(
       }
     });
     out.push(
-      `<text x="${groupLeft + (barWidth * DESIGNS.length) / 2}" y="${plotTop + plotHeight + 18}" text-anchor="middle">${escapeXml(points[g] ?? '')}</text>`,
+      `<text x="${groupLeft + (barWidth * DESIGNS.length) / 2}" ` +
+        `y="${plotTop + plotHeight + 18}" text-anchor="middle">` +
+        `${escapeXml(points[g] ?? '')}</text>`,
     );
   });
   return out.join('\n');

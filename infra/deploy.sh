@@ -89,10 +89,12 @@ validate_deploy_settings() {
     die "GATEWAY_HEALTH_SERVICE must be a gRPC service name, got '${GATEWAY_HEALTH_SERVICE}'"
   fi
   if ((GATEWAY_MIN_INSTANCES > GATEWAY_MAX_INSTANCES)); then
-    die "GATEWAY_MIN_INSTANCES=${GATEWAY_MIN_INSTANCES} is above GATEWAY_MAX_INSTANCES=${GATEWAY_MAX_INSTANCES}"
+    die "GATEWAY_MIN_INSTANCES=${GATEWAY_MIN_INSTANCES} is above" \
+      "GATEWAY_MAX_INSTANCES=${GATEWAY_MAX_INSTANCES}"
   fi
   if ((MIN_RETRY_DELAY_SECONDS > MAX_RETRY_DELAY_SECONDS)); then
-    die "MIN_RETRY_DELAY_SECONDS=${MIN_RETRY_DELAY_SECONDS} is above MAX_RETRY_DELAY_SECONDS=${MAX_RETRY_DELAY_SECONDS}"
+    die "MIN_RETRY_DELAY_SECONDS=${MIN_RETRY_DELAY_SECONDS} is above" \
+      "MAX_RETRY_DELAY_SECONDS=${MAX_RETRY_DELAY_SECONDS}"
   fi
 
   if [[ "${DELIVERY}" == eventarc ]]; then
@@ -107,7 +109,8 @@ validate_deploy_settings() {
     # Past the ack deadline Pub/Sub redelivers a batch the function is still
     # writing; the copies deduplicate, but every one costs an invocation.
     if ((FUNCTION_TIMEOUT_SECONDS > ACK_DEADLINE_SECONDS)); then
-      die "FUNCTION_TIMEOUT_SECONDS=${FUNCTION_TIMEOUT_SECONDS} is above ACK_DEADLINE_SECONDS=${ACK_DEADLINE_SECONDS}"
+      die "FUNCTION_TIMEOUT_SECONDS=${FUNCTION_TIMEOUT_SECONDS} is above" \
+        "ACK_DEADLINE_SECONDS=${ACK_DEADLINE_SECONDS}"
     fi
     if [[ -n "${BATCH_MAX_BYTES}" ]]; then
       require_integer BATCH_MAX_BYTES 4096 9437184

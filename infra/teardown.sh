@@ -88,8 +88,10 @@ main() {
 
   log 'Pub/Sub'
   if [[ "${KEEP_DATA}" != true ]]; then
-    delete_if_present gcloud pubsub subscriptions describe "${DEAD_LETTER_SUBSCRIPTION}" "${project}" \
-      -- gcloud pubsub subscriptions delete "${DEAD_LETTER_SUBSCRIPTION}" "${project}" --quiet
+    delete_if_present \
+      gcloud pubsub subscriptions describe "${DEAD_LETTER_SUBSCRIPTION}" "${project}" \
+      -- gcloud pubsub subscriptions delete "${DEAD_LETTER_SUBSCRIPTION}" \
+      "${project}" --quiet
   fi
   delete_if_present gcloud pubsub topics describe "${PUBSUB_TOPIC}" "${project}" \
     -- gcloud pubsub topics delete "${PUBSUB_TOPIC}" "${project}" --quiet
